@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+SESSION_2FA = "linli_2fa"
+# What a signed-in user who still owes a second factor may reach.
+_OPEN_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/static/", "/i18n/", "/healthz", "/prefs/")
+
+
+def second_factor_pending(request: HttpRequest) -> bool:
+    user = request.user
+    if not user.is_authenticated or request.session.get(SESSION_2FA):
+        return False
+    return user.needs_second_factor()  # type: ignore[union-attr]
+
+
+class TwoFactorMiddleware:
+    """Staff roles sign in with a password and a one-time code: until the code is
+    given, a session can reach nothing but the two-factor pages."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(_OPEN_PREFIXES) and second_factor_pending(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"error": {"code": "second_factor_required", "message": "Two-factor sign-in is required.", "fields": {}}},
+                    status=401,
+                )
+            return redirect(reverse("accounts:two_factor") + "?next=" + request.get_full_path())
+        return self.get_response(request)
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Django's login-by-default, except for the machine APIs, which authenticate
+    each call themselves (session or API key) and answer 401 in their own shape."""
+
+    machine_prefixes = ("/api/", "/open311/")
+
+    def process_view(self, request: HttpRequest, view_func: Callable[..., HttpResponse], view_args: Any, view_kwargs: Any) -> HttpResponse | None:
+        if request.path.startswith(self.machine_prefixes):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)

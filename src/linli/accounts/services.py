@@ -1,0 +1,240 @@
+"""Every write to accounts: users, roles, second factors, API keys, sign-in throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import datetime, timedelta
+
+import pyotp
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.access import forget_grants
+from linli.accounts.backends import looks_like_phone
+from linli.accounts.models import ApiKey, LoginAttempt, Role, RoleAssignment, User
+from linli.audit.services import audit_record
+from linli.core.crypto import lookup_hash, normalise
+from linli.places.models import Place
+
+TOTP_ISSUER = "linli 邻里"
+
+
+def _phone_fields(phone: str) -> tuple[str, str | None]:
+    phone = normalise(phone).removeprefix("+86") if phone else ""
+    if phone and not looks_like_phone(phone):
+        raise ValidationError({"phone": _("请输入 11 位手机号码。")})
+    return phone, (lookup_hash(phone) if phone else None)
+
+
+def user_create(
+    *, username: str, password: str | None, display_name: str = "", phone: str = "", email: str = "",
+    by: User | None = None, is_superuser: bool = False,
+) -> User:
+    phone, phone_hash = _phone_fields(phone)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("用户名已被使用。")})
+    if phone_hash and User.objects.filter(phone_hash=phone_hash).exists():
+        raise ValidationError({"phone": _("该手机号已绑定其他账号。")})
+    with transaction.atomic():
+        user = User(
+            username=username, display_name=display_name, phone=phone, phone_hash=phone_hash, email=email,
+            is_superuser=is_superuser, is_staff=is_superuser,
+        )
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+        audit_record(actor=by, action="user.create", obj=user, after={"username": username})
+    return user
+
+
+def user_set_phone(*, user: User, phone: str, by: User | None = None) -> User:
+    phone, phone_hash = _phone_fields(phone)
+    if phone_hash and User.objects.filter(phone_hash=phone_hash).exclude(pk=user.pk).exists():
+        raise ValidationError({"phone": _("该手机号已绑定其他账号。")})
+    with transaction.atomic():
+        user.phone, user.phone_hash = phone, phone_hash
+        user.save(update_fields=["phone", "phone_hash"])
+        audit_record(actor=by, action="user.phone_change", obj=user)
+    return user
+
+
+def user_set_preferences(*, user: User, elder_mode: bool | None = None, language: str | None = None) -> User:
+    fields = []
+    if elder_mode is not None:
+        user.elder_mode = elder_mode
+        fields.append("elder_mode")
+    if language is not None:
+        user.language = language
+        fields.append("language")
+    if fields:
+        user.save(update_fields=fields)
+    return user
+
+
+def role_grant(*, user: User, role: str, place: Place, by: User | None = None) -> RoleAssignment:
+    if role not in Role.values:
+        raise ValidationError({"role": _("未知角色。")})
+    with transaction.atomic():
+        assignment, created = RoleAssignment.objects.get_or_create(
+            user=user, role=role, place=place, is_active=True, defaults={"granted_by": by}
+        )
+        if created:
+            audit_record(actor=by, action="role.grant", obj=assignment, community_id=place.community_id,
+                         after={"user": user.pk, "role": role, "place": place.pk})
+    forget_grants(user)
+    return assignment
+
+
+def role_revoke(*, assignment: RoleAssignment, by: User | None = None) -> None:
+    with transaction.atomic():
+        assignment.is_active = False
+        assignment.save(update_fields=["is_active"])
+        audit_record(actor=by, action="role.revoke", obj=assignment, community_id=assignment.place.community_id)
+    forget_grants(assignment.user)
+
+
+# Two-factor sign-in (TOTP, RFC 6238) -------------------------------------------------
+
+def totp_begin(*, user: User) -> str:
+    """Start (or restart, while unconfirmed) enrolment; returns the otpauth:// URI."""
+    if not user.totp_secret or user.totp_confirmed_at is None:
+        user.totp_secret = pyotp.random_base32()
+        user.totp_confirmed_at = None
+        user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
+
+
+def _totp_accept(user: User, code: str, at: float | None = None) -> bool:
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6) or not user.totp_secret:
+        return False
+    totp = pyotp.TOTP(user.totp_secret)
+    now = at if at is not None else time.time()
+    current_step = int(now // totp.interval)
+    # Accept one step either side for clock drift, never a step already used.
+    for step in (current_step - 1, current_step, current_step + 1):
+        if step <= user.totp_last_step:
+            continue
+        if hmac.compare_digest(totp.at(step * totp.interval), code):
+            updated = User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
+            if updated:
+                user.totp_last_step = step
+                return True
+    return False
+
+
+def totp_confirm(*, user: User, code: str) -> bool:
+    if not _totp_accept(user, code):
+        return False
+    with transaction.atomic():
+        user.totp_confirmed_at = timezone.now()
+        user.save(update_fields=["totp_confirmed_at"])
+        audit_record(actor=user, action="user.2fa_enrolled", obj=user)
+    return True
+
+
+def totp_verify(*, user: User, code: str, at: float | None = None) -> bool:
+    return user.has_totp and _totp_accept(user, code, at)
+
+
+def totp_reset(*, user: User, by: User) -> None:
+    with transaction.atomic():
+        user.totp_secret = ""
+        user.totp_confirmed_at = None
+        user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+        audit_record(actor=by, action="user.2fa_reset", obj=user)
+
+
+# Sign-in throttling -----------------------------------------------------------------
+
+def _window_start(now: datetime) -> datetime:
+    return now - timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
+
+
+def throttle_keys(*, identifier: str, ip: str | None) -> list[str]:
+    keys = ["id:" + hashlib.sha256(normalise(identifier).lower().encode()).hexdigest()[:40]]
+    if ip:
+        keys.append("ip:" + ip[:100])
+    return keys
+
+
+def throttle_blocked(*, keys: list[str], now: datetime | None = None) -> int:
+    """Seconds until sign-in may be tried again (0 when not blocked)."""
+    now = now or timezone.now()
+    limit = settings.LOGIN_THROTTLE_ATTEMPTS
+    # An address gets more room than an account: a whole office may share one.
+    wait = 0
+    for key in keys:
+        allowed = limit * 10 if key.startswith("ip:") else limit
+        recent = list(LoginAttempt.objects.filter(key=key, at__gte=_window_start(now)).order_by("-at").values_list("at", flat=True)[:allowed])
+        if len(recent) >= allowed:
+            oldest = recent[-1]
+            wait = max(wait, int((oldest - _window_start(now)).total_seconds()) + 1)
+    return wait
+
+
+def throttle_fail(*, keys: list[str], now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    LoginAttempt.objects.bulk_create([LoginAttempt(key=key, at=now) for key in keys])
+    LoginAttempt.objects.filter(at__lt=now - timedelta(days=1)).delete()
+
+
+def throttle_clear(*, keys: list[str]) -> None:
+    LoginAttempt.objects.filter(key__in=[k for k in keys if not k.startswith("ip:")]).delete()
+
+
+# API keys ---------------------------------------------------------------------------
+
+API_KEY_PREFIX = "lk_"
+
+
+def _api_key_hash(secret: str) -> str:
+    # The key is 256 random bits, so a fast hash is safe; a slow one would tax every call.
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def apikey_create(*, name: str, place: Place, role: str = Role.COMMUNITY_STAFF, by: User | None = None) -> tuple[ApiKey, str]:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("名称不能为空。")})
+    if role not in Role.values or role == Role.RESIDENT:
+        raise ValidationError({"role": _("API 密钥不能使用该角色。")})
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    full = f"{API_KEY_PREFIX}{prefix}_{secret}"
+    with transaction.atomic():
+        key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=_api_key_hash(full), place=place, role=role, created_by=by)
+        audit_record(actor=by, action="apikey.create", obj=key, community_id=place.community_id,
+                     after={"name": name, "place": place.pk, "role": role})
+    return key, full
+
+
+def apikey_revoke(*, key: ApiKey, by: User | None = None) -> ApiKey:
+    with transaction.atomic():
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            audit_record(actor=by, action="apikey.revoke", obj=key, community_id=key.place.community_id)
+    return key
+
+
+def apikey_authenticate(raw: str) -> ApiKey | None:
+    raw = raw.strip()
+    if not raw.startswith(API_KEY_PREFIX) or raw.count("_") < 2:
+        return None
+    prefix = raw[len(API_KEY_PREFIX):].split("_", 1)[0]
+    key = ApiKey.objects.select_related("place").filter(prefix=prefix, revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.key_hash, _api_key_hash(raw)):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=5):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import base64
+
+import segno
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from linli.accounts import services
+from linli.accounts.forms import CodeForm, LoginForm
+from linli.accounts.middleware import SESSION_2FA
+from linli.accounts.models import User
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _safe_next(request: HttpRequest, default: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or default
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, (seconds + 59) // 60)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        keys = services.throttle_keys(identifier=form.cleaned_data["identifier"], ip=_client_ip(request))
+        wait = services.throttle_blocked(keys=keys)
+        if wait:
+            form.add_error(None, _("登录失败次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": _minutes(wait)})
+        else:
+            user = authenticate(request, username=form.cleaned_data["identifier"], password=form.cleaned_data["password"])
+            if user is None:
+                services.throttle_fail(keys=keys)
+                form.add_error(None, _("手机号/用户名或密码不正确。"))
+            else:
+                services.throttle_clear(keys=keys)
+                login(request, user)
+                request.session[SESSION_2FA] = False
+                if user.language:
+                    request.session["linli_language"] = user.language
+                return redirect(_safe_next(request))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("web:home")
+
+
+def _qr_data_uri(uri: str) -> str:
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#111", light="#fff")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor_view(request: HttpRequest) -> HttpResponse:
+    """Enrol (first time) or give the one-time code (every sign-in)."""
+    user: User = request.user  # type: ignore[assignment]
+    if request.session.get(SESSION_2FA):
+        return redirect(_safe_next(request))
+    enrolling = not user.has_totp
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        keys = [f"totp:{user.pk}"]
+        wait = services.throttle_blocked(keys=keys)
+        if wait:
+            form.add_error(None, _("尝试次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": _minutes(wait)})
+        else:
+            code = form.cleaned_data["code"]
+            ok = services.totp_confirm(user=user, code=code) if enrolling else services.totp_verify(user=user, code=code)
+            if ok:
+                services.throttle_clear(keys=keys)
+                request.session.cycle_key()
+                request.session[SESSION_2FA] = True
+                return redirect(_safe_next(request))
+            services.throttle_fail(keys=keys)
+            form.add_error("code", _("验证码不正确或已使用，请输入验证器应用中最新的 6 位数字。"))
+    context: dict[str, object] = {"form": form, "enrolling": enrolling, "next": _safe_next(request)}
+    if enrolling:
+        uri = services.totp_begin(user=user)
+        context.update(qr=_qr_data_uri(uri), secret=user.totp_secret, uri=uri)
+    return render(request, "accounts/two_factor.html", context, status=400 if request.method == "POST" else 200)

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.utils import timezone
+
+from linli.audit.models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _canonical(value: Any) -> Any:
+    """JSON as the database returns it, so hashing before and after storage agrees."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def event_hash(
+    *, seq: int, at: datetime, actor_id: int | None, actor_label: str, action: str, object_type: str,
+    object_id: str, community_id: int | None, before: Any, after: Any, prev_hash: str,
+) -> str:
+    payload = json.dumps(
+        [seq, at.astimezone(UTC).isoformat(timespec="microseconds"), actor_id, actor_label, action,
+         object_type, object_id, community_id, before, after, prev_hash],
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _community_of(obj: models.Model | None) -> int | None:
+    if obj is None:
+        return None
+    for attr in ("community_id",):
+        value = getattr(obj, attr, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def audit_record(
+    *, actor: Any, action: str, obj: models.Model | None = None, before: Any = None, after: Any = None,
+    object_type: str = "", object_id: str = "", community_id: int | None = None, at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event. Call it inside the service's transaction, so the event and
+    the change it describes commit together or not at all."""
+    at = at or timezone.now()
+    actor_id = getattr(actor, "pk", None) if actor is not None else None
+    actor_label = getattr(actor, "username", "") if actor is not None else "system"
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        community_id = community_id if community_id is not None else _community_of(obj)
+    before, after = _canonical(before), _canonical(after)
+    with transaction.atomic():
+        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+        seq = head.last_seq + 1
+        digest = event_hash(
+            seq=seq, at=at, actor_id=actor_id, actor_label=actor_label, action=action, object_type=object_type,
+            object_id=object_id, community_id=community_id, before=before, after=after, prev_hash=head.last_hash,
+        )
+        event = AuditEvent.objects.create(
+            seq=seq, at=at, actor_id=actor_id, actor_label=actor_label, action=action, object_type=object_type,
+            object_id=object_id, community_id=community_id, before=before, after=after,
+            prev_hash=head.last_hash, hash=digest,
+        )
+        AuditHead.objects.filter(id=1).update(last_seq=seq, last_hash=digest)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"#{self.seq}: {self.problem}"
+
+
+def audit_verify(*, batch: int = 5000) -> tuple[int, list[ChainProblem]]:
+    """Walk the chain; return how many events were checked and every problem found."""
+    problems: list[ChainProblem] = []
+    expected_seq = 1
+    prev_hash = GENESIS
+    checked = 0
+    last_pk = 0
+    while True:
+        rows = list(AuditEvent.objects.filter(seq__gt=last_pk).order_by("seq")[:batch])
+        if not rows:
+            break
+        for event in rows:
+            checked += 1
+            if event.seq != expected_seq:
+                problems.append(ChainProblem(expected_seq, f"missing (removed); next present is #{event.seq}"))
+            if event.prev_hash != prev_hash:
+                problems.append(ChainProblem(event.seq, "link to the previous entry is broken"))
+            recomputed = event_hash(
+                seq=event.seq, at=event.at, actor_id=event.actor_id, actor_label=event.actor_label,
+                action=event.action, object_type=event.object_type, object_id=event.object_id,
+                community_id=event.community_id, before=event.before, after=event.after, prev_hash=event.prev_hash,
+            )
+            if recomputed != event.hash:
+                problems.append(ChainProblem(event.seq, "content altered (hash does not match)"))
+            prev_hash = event.hash
+            expected_seq = event.seq + 1
+            last_pk = event.seq
+    head = AuditHead.objects.filter(id=1).first()
+    if head is not None:
+        if head.last_seq >= expected_seq:
+            problems.append(ChainProblem(expected_seq, f"entries #{expected_seq}–#{head.last_seq} removed from the end"))
+        elif head.last_seq == expected_seq - 1 and head.last_hash != prev_hash:
+            problems.append(ChainProblem(head.last_seq, "last entry differs from the recorded chain head"))
+    elif checked:
+        problems.append(ChainProblem(0, "chain head missing"))
+    return checked, problems

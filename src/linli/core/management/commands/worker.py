@@ -1,0 +1,56 @@
+"""`linli worker`: runs queued tasks and enqueues the recurring jobs on time.
+
+It is django-tasks-db's ``db_worker`` plus a scheduler thread; run one or more
+per deployment (the slot table stops two schedulers from doubling a job).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.db import close_old_connections
+from django.utils.module_loading import autodiscover_modules
+from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+
+from linli.core.jobs import enqueue_due_jobs, registered_jobs
+
+logger = logging.getLogger("linli.worker")
+
+
+class Scheduler(threading.Thread):
+    def __init__(self, tick: float) -> None:
+        super().__init__(name="linli-scheduler", daemon=True)
+        self.tick = tick
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                enqueue_due_jobs()
+            except Exception:
+                logger.exception("scheduler tick failed; trying again")
+            finally:
+                close_old_connections()
+            self.stopped.wait(self.tick)
+
+
+class Command(DbWorkerCommand):
+    help = "Run queued background tasks and the recurring jobs (SLA sweeps, reminders, rollups)."
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--no-scheduler", action="store_true", help="Only run tasks; enqueue no recurring jobs.")
+        parser.add_argument("--tick", type=float, default=5.0, help="Seconds between scheduler checks (default: 5).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        autodiscover_modules("tasks")
+        no_scheduler = options.pop("no_scheduler")
+        tick = options.pop("tick")
+        if not no_scheduler:
+            names = ", ".join(job.name for job in registered_jobs())
+            self.stdout.write(f"linli worker: recurring jobs: {names}")
+            Scheduler(tick).start()
+        options.setdefault("reload", False)
+        super().handle(*args, **options)

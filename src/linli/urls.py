@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from linli.api import api
+from linli.core.health import healthz
+
+urlpatterns = [
+    path("", include("linli.web.urls")),
+    path("accounts/", include("linli.accounts.urls")),
+    path("places/", include("linli.places.urls")),
+    path("people/", include("linli.people.urls")),
+    path("audit/", include("linli.audit.urls")),
+    # The admin signs in through linli's own page, so it gets throttling and two-factor too.
+    path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("healthz", healthz, name="healthz"),
+]
