@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "linli.accounts",
     "linli.people",
     "linli.web",
+    "linli.demo",
 ]
 
 MIDDLEWARE = [
