@@ -104,7 +104,7 @@ CSRF_TRUSTED_ORIGINS = env_list("LINLI_CSRF_TRUSTED_ORIGINS", "")
 
 _db_url = env_str("LINLI_DATABASE_URL", f"sqlite:///{VAR_DIR / 'linli.sqlite3'}")
 try:
-    _db = dj_database_url.parse(_db_url, conn_max_age=env_int("LINLI_DB_CONN_MAX_AGE", 60))
+    _db: dict[str, Any] = dict(dj_database_url.parse(_db_url, conn_max_age=env_int("LINLI_DB_CONN_MAX_AGE", 60)))
 except ValueError as exc:
     raise ImproperlyConfigured(f"LINLI_DATABASE_URL is not a usable database URL: {exc}") from exc
 if _db["ENGINE"] not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
