@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "ninja",
     "linli.core",
     "linli.audit",
     "linli.places",
