@@ -20,7 +20,9 @@ from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent
-VAR_DIR = Path(os.environ.get("LINLI_VAR_DIR", PROJECT_DIR / "var"))
+# Run-time files (SQLite database, collected static files, uploads). A source checkout
+# keeps them in ./var; an installed package must be told where (LINLI_VAR_DIR).
+VAR_DIR = Path(os.environ.get("LINLI_VAR_DIR") or (PROJECT_DIR / "var" if (PROJECT_DIR / "pyproject.toml").exists() else Path.cwd() / "var"))
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -109,6 +111,8 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"LINLI_DATABASE_URL is not a usable database URL: {exc}") from exc
 if _db["ENGINE"] not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
     raise ImproperlyConfigured("LINLI_DATABASE_URL must point at SQLite or PostgreSQL.")
+if not _db.get("NAME"):
+    raise ImproperlyConfigured("LINLI_DATABASE_URL must name a database (…/linli or sqlite:///path/to/file).")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE avoids upgrade deadlocks.
     _db["CONN_MAX_AGE"] = 0
@@ -220,7 +224,7 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
-# Uploads: nothing over this is read into memory or accepted (see linli.core.uploads).
+# Uploads: nothing over this is accepted (the importers check it before reading).
 UPLOAD_MAX_BYTES = env_int("LINLI_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

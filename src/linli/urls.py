@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from linli.api import api
+from linli.api import api, api_not_found
 from linli.core.health import healthz
 
 urlpatterns = [
@@ -15,5 +15,6 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),
     path("healthz", healthz, name="healthz"),
 ]

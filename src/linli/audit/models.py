@@ -22,10 +22,11 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField(_("序号"), unique=True)
     at = models.DateTimeField(_("时间"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
         verbose_name=_("操作人"), db_constraint=False,
     )
-    # Kept even if the user is later removed: who did it must survive.
+    # No cascade and no constraint: removing a user must not rewrite history (the
+    # chain would break); the label keeps who it was.
     actor_label = models.CharField(_("操作人"), max_length=150, blank=True)
     action = models.CharField(_("动作"), max_length=80, db_index=True)
     object_type = models.CharField(_("对象类型"), max_length=80, blank=True)

@@ -1,10 +1,14 @@
 """Recurring jobs: task functions that the worker enqueues on a fixed interval.
 
-Later apps register theirs (SLA sweeps, reminders, rollups) with ``recurring``::
+Apps register theirs (SLA sweeps, reminders, rollups) in their ``tasks.py``, which
+every process imports at start-up (see ``CoreConfig.ready``)::
 
     @recurring(every=timedelta(minutes=5))
     @task()
     def sweep_deadlines() -> None: ...
+
+Time is cut into slots of ``every``; a job is enqueued at most once per slot, however
+many schedulers run, because each enqueue first claims the (job, slot) row.
 """
 
 from __future__ import annotations
@@ -21,23 +25,39 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
+Interval = timedelta | Callable[[], timedelta]
+
 
 @dataclass(frozen=True)
 class RecurringJob:
     name: str
-    every: timedelta
+    # A callable is read at each tick, so an interval can come from settings.
+    every: Interval
     task: Task[Any, Any]
     kwargs: Callable[[], dict[str, Any]] | None = None
+
+    def interval(self) -> timedelta:
+        value = self.every() if callable(self.every) else self.every
+        if value.total_seconds() <= 0:
+            raise ValueError(f"recurring job {self.name}: the interval must be positive")
+        return value
+
+    def slot(self, at: datetime) -> int:
+        """Which slot ``at`` falls in: seconds since the epoch // the interval."""
+        return int(at.timestamp() // self.interval().total_seconds())
 
 
 _registry: dict[str, RecurringJob] = {}
 
 
-def recurring(*, every: timedelta | Callable[[], timedelta], name: str | None = None) -> Callable[[Task[Any, Any]], Task[Any, Any]]:
+def recurring(
+    *, every: Interval, name: str | None = None, kwargs: Callable[[], dict[str, Any]] | None = None,
+) -> Callable[[Task[Any, Any]], Task[Any, Any]]:
+    """Register a task as a recurring job (put it above ``@task()``)."""
+
     def register(task: Task[Any, Any]) -> Task[Any, Any]:
         job_name = name or task.module_path
-        interval = every() if callable(every) else every
-        _registry[job_name] = RecurringJob(name=job_name, every=interval, task=task)
+        _registry[job_name] = RecurringJob(name=job_name, every=every, task=task, kwargs=kwargs)
         return task
 
     return register
@@ -48,18 +68,27 @@ def registered_jobs() -> list[RecurringJob]:
 
 
 def enqueue_due_jobs(*, now: datetime | None = None) -> list[str]:
-    """Enqueue every job whose current slot has not been enqueued yet; return their names."""
+    """Enqueue every job whose current slot has not been enqueued yet; return their names.
+
+    The slot row and the queued task commit together, so a crash between them can
+    neither lose the job for that slot nor queue it twice. One failing job does not
+    stop the others.
+    """
     from linli.core.models import RecurringJobRun
 
     now = now or timezone.now()
     enqueued = []
     for job in registered_jobs():
-        slot = int(now.timestamp() // job.every.total_seconds())
         try:
             with transaction.atomic():
-                RecurringJobRun.objects.create(job=job.name, slot=slot)
-                job.task.enqueue()
-        except IntegrityError:
+                try:
+                    with transaction.atomic():
+                        RecurringJobRun.objects.create(job=job.name, slot=job.slot(now))
+                except IntegrityError:
+                    continue  # this slot is already taken, by us or another scheduler
+                job.task.enqueue(**(job.kwargs() if job.kwargs else {}))
+        except Exception:
+            logger.exception("could not enqueue recurring job %s", job.name)
             continue
         enqueued.append(job.name)
     if enqueued:

@@ -7,11 +7,12 @@ per deployment (the slot table stops two schedulers from doubling a job).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
 from django.db import close_old_connections
-from django.utils.module_loading import autodiscover_modules
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from linli.core.jobs import enqueue_due_jobs, registered_jobs
@@ -20,6 +21,8 @@ logger = logging.getLogger("linli.worker")
 
 
 class Scheduler(threading.Thread):
+    """Every ``tick`` seconds, enqueue the recurring jobs whose slot has come."""
+
     def __init__(self, tick: float) -> None:
         super().__init__(name="linli-scheduler", daemon=True)
         self.tick = tick
@@ -35,6 +38,16 @@ class Scheduler(threading.Thread):
                 close_old_connections()
             self.stopped.wait(self.tick)
 
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def _positive_seconds(value: str) -> float:
+    seconds = float(value)
+    if seconds <= 0:
+        raise ValueError(value)
+    return seconds
+
 
 class Command(DbWorkerCommand):
     help = "Run queued background tasks and the recurring jobs (SLA sweeps, reminders, rollups)."
@@ -42,15 +55,20 @@ class Command(DbWorkerCommand):
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
         parser.add_argument("--no-scheduler", action="store_true", help="Only run tasks; enqueue no recurring jobs.")
-        parser.add_argument("--tick", type=float, default=5.0, help="Seconds between scheduler checks (default: 5).")
+        parser.add_argument(
+            "--tick", type=_positive_seconds, default=5.0, help="Seconds between scheduler checks (default: 5)."
+        )
+        # db_worker reloads on code changes when DEBUG is on; a worker in production
+        # must not, and the scheduler thread must run in one process only.
+        parser.set_defaults(reload=False)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        autodiscover_modules("tasks")
         no_scheduler = options.pop("no_scheduler")
         tick = options.pop("tick")
-        if not no_scheduler:
+        # With --reload the outer process only watches files; the child runs the work.
+        in_reloader_parent = options["reload"] and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true"
+        if not no_scheduler and not options["batch"] and not in_reloader_parent:
             names = ", ".join(job.name for job in registered_jobs())
             self.stdout.write(f"linli worker: recurring jobs: {names}")
             Scheduler(tick).start()
-        options.setdefault("reload", False)
         super().handle(*args, **options)
