@@ -1,5 +1,145 @@
+"""The people registry over JSON: masked by default, a reveal is one logged POST.
+
+Errors use the project's shape (``linli.api`` turns ``Http404``, ``PermissionDenied``
+and ``ValidationError`` into ``{"error": {"code", "message", "fields"}}``).
+"""
+
 from __future__ import annotations
 
-from ninja import Router
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from linli.accounts.access import access_place
+from linli.accounts.models import User
+from linli.people.access import access_resident, require_registry
+from linli.people.models import REGISTRY_ROLES, Resident, ResidentStatus, SpecialGroup
+from linli.people.selectors import resident_public_view, resident_search
+from linli.people.services import REASON_MAX, REVEALABLE_FIELDS, sensitive_reveal
 
 router = Router(tags=["people"])
+PAGE_SIZE = 50
+
+
+class ApiError(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]] = {}
+
+
+class ErrorOut(Schema):
+    error: ApiError
+
+
+class ResidentOut(Schema):
+    """A resident as every response shows them: sensitive values masked."""
+
+    id: int
+    name: str
+    age: int | None
+    minor: bool = Field(description="Under 14: everything beyond name and age is hidden")
+    gender: str
+    birth_date: str
+    household_role: str
+    status: str
+    household_id: int
+    household_ref: str
+    address: str
+    community_id: int
+    groups: list[str]
+    id_number: str = Field(description="Masked, e.g. 110***********1234")
+    phone: str = Field(description="Masked, e.g. 138****5678")
+    health: str = Field(description="Whether something is recorded, not what")
+    disability: str
+    income_status: str
+
+
+class ResidentPage(Schema):
+    count: int
+    page: int
+    pages: int
+    items: list[ResidentOut]
+
+
+class ResidentFilters(Schema):
+    q: str = Field("", max_length=60, description="A name (part), or a full phone or ID number (exact)")
+    place: int | None = Field(None, description="A grid or building id in scope")
+    group: str = Field("", description="A special-group code")
+    status: str = Field("", description="active, moved_out or deceased")
+    page: int = Field(1, ge=1)
+
+
+class RevealIn(Schema):
+    field: str = Field(..., description=", ".join(REVEALABLE_FIELDS))
+    reason: str = Field(..., min_length=1, max_length=REASON_MAX)
+
+
+class RevealOut(Schema):
+    field: str
+    value: str
+
+
+def _principal(request: HttpRequest) -> Any:
+    return request.auth  # type: ignore[attr-defined]
+
+
+@router.get(
+    "/residents", response={200: ResidentPage, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Residents in the caller's scope (masked)",
+)
+def resident_list(request: HttpRequest, filters: Query[ResidentFilters]) -> dict[str, Any]:
+    principal = _principal(request)
+    require_registry(principal)
+    errors: dict[str, str] = {}
+    if filters.group and filters.group not in SpecialGroup.values:
+        errors["group"] = _("未知的特殊群体。")
+    if filters.status and filters.status not in ResidentStatus.values:
+        errors["status"] = _("未知的状态。")
+    if errors:
+        raise ValidationError(errors)
+    place = access_place(principal, filters.place, roles=REGISTRY_ROLES) if filters.place is not None else None
+    residents = resident_search(principal, q=filters.q, place=place, group=filters.group, status=filters.status)
+    paginator = Paginator(residents, PAGE_SIZE)
+    page = paginator.get_page(filters.page)
+    return {
+        "count": paginator.count,
+        "page": page.number,
+        "pages": paginator.num_pages,
+        "items": [resident_public_view(resident) for resident in page.object_list],
+    }
+
+
+@router.get(
+    "/residents/{resident_id}", response={200: ResidentOut, 401: ErrorOut, 404: ErrorOut},
+    summary="One resident in scope (masked)",
+)
+def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
+    resident = access_resident(_principal(request), resident_id)
+    return resident_public_view(resident)
+
+
+@router.post(
+    "/residents/{resident_id}/reveal",
+    response={200: RevealOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Reveal one sensitive value (needs a reveal role; logged with the reason)",
+)
+def resident_reveal(request: HttpRequest, resident_id: int, payload: RevealIn) -> dict[str, str]:
+    principal = _principal(request)
+    resident = access_resident(principal, resident_id)
+    value = sensitive_reveal(user=principal, resident=resident, field=payload.field, reason=payload.reason)
+    return {"field": payload.field, "value": value}
+
+
+@router.get("/me", response={200: ResidentOut, 401: ErrorOut, 404: ErrorOut}, summary="The caller's own record (masked)")
+def me(request: HttpRequest) -> dict[str, Any]:
+    principal = _principal(request)
+    resident = None
+    if isinstance(principal, User):
+        resident = Resident.objects.select_related("household__place").filter(user=principal).first()
+    if resident is None:
+        raise Http404
+    return resident_public_view(resident)

@@ -9,17 +9,28 @@ holds a reveal role, and every reveal writes a ``SensitiveAccess`` row.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from linli.accounts.models import Role
 from linli.core.fields import EncryptedTextField
 
 # Age below which all of a child's data is sensitive (PIPL Art. 28).
 MINOR_SENSITIVE_AGE = 14
 ADULT_AGE = 18
+
+# Who sees the people registry (partners never do); auditors only read it.
+REGISTRY_ROLES = frozenset(
+    {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.COMMITTEE_LEAD, Role.STREET_SUPERVISOR, Role.AUDITOR}
+)
+# Who changes it (street supervisors oversee, they do not edit residents' records).
+REGISTRY_EDIT_ROLES = frozenset({Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.COMMITTEE_LEAD})
+# Who imports households and residents into a community.
+IMPORT_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.COMMITTEE_LEAD})
 
 
 class Household(models.Model):
@@ -27,14 +38,18 @@ class Household(models.Model):
         "places.Place", on_delete=models.PROTECT, related_name="household", verbose_name=_("住址")
     )
     community = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("社区"))
-    # The household registration number or any stable reference an import gives.
-    ref = models.CharField(_("户编号"), max_length=64, unique=True)
+    # The household registration number or any stable reference an import gives;
+    # communities number their households independently, so it is unique per community.
+    ref = models.CharField(_("户编号"), max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    if TYPE_CHECKING:
+        members: models.Manager[Resident]
 
     class Meta:
         verbose_name = _("户")
         verbose_name_plural = _("户")
-        indexes = [models.Index(fields=["community"])]
+        constraints = [models.UniqueConstraint(fields=["community", "ref"], name="household_ref_per_community")]
 
     def __str__(self) -> str:
         return self.place.address if self.place_id else self.ref
@@ -66,6 +81,16 @@ class HouseholdRole(models.TextChoices):
 class ResidentQuerySet(models.QuerySet["Resident"]):
     def active(self) -> ResidentQuerySet:
         return self.filter(status=ResidentStatus.ACTIVE)
+
+    def visible_to(self, principal: Any) -> ResidentQuerySet:
+        """Residents below the nodes where ``principal`` holds a registry role."""
+        from linli.accounts.access import scope_paths
+
+        return self.below_paths(scope_paths(principal, roles=REGISTRY_ROLES))
+
+    def in_group(self, group: str) -> ResidentQuerySet:
+        open_tag = SpecialGroupTag.objects.filter(resident=models.OuterRef("pk"), group=group, ended_on__isnull=True)
+        return self.filter(models.Exists(open_tag))
 
     def below_paths(self, paths: list[str]) -> ResidentQuerySet:
         if not paths:
@@ -234,6 +259,8 @@ class SensitiveAccess(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("查看人"))
     resident = models.ForeignKey(Resident, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("居民"))
     community = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+")
+    # Who it was, kept even if the account goes: a username, or "apikey:<prefix>".
+    actor_label = models.CharField(_("查看人"), max_length=150, blank=True)
     field = models.CharField(_("字段"), max_length=40)
     reason = models.CharField(_("事由"), max_length=200)
 
