@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from linli.accounts.models import READ_ONLY_ROLES, REVEAL_ROLES, STAFF_ROLES, ApiKey, Role, RoleAssignment
+from linli.accounts.models import (
+    READ_ONLY_ROLES,
+    REVEAL_ROLES,
+    STAFF_ROLES,
+    ApiKey,
+    Role,
+    RoleAssignment,
+)
 
 if TYPE_CHECKING:
     from linli.places.models import Place
@@ -45,7 +52,7 @@ def grants_for(principal: Any) -> list[Grant]:
         return cached
     grants: list[Grant]
     if isinstance(principal, ApiKey):
-        if principal.revoked_at is not None:
+        if principal.revoked_at is not None or not principal.place.is_active:
             grants = []
         else:
             place = principal.place

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.models import User
 
 
 class LoginForm(forms.Form):
@@ -25,3 +29,27 @@ class CodeForm(forms.Form):
         if not (code.isdigit() and len(code) == 6):
             raise forms.ValidationError(_("请输入验证器应用显示的 6 位数字。"))
         return code
+
+
+class PhoneForm(forms.Form):
+    """A new sign-in phone number; the current password confirms it is the owner."""
+
+    phone = forms.CharField(
+        label=_("手机号"), max_length=20, required=False,
+        help_text=_("11 位中国大陆手机号，可用于登录；留空则解除绑定。"),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
+    )
+    current_password = forms.CharField(
+        label=_("当前密码"), max_length=256, strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_current_password(self) -> str:
+        password = self.cleaned_data["current_password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("当前密码不正确。"))
+        return password

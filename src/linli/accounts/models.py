@@ -1,16 +1,11 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.fields import EncryptedTextField
-
-if TYPE_CHECKING:
-    from linli.places.models import Place
 
 
 class Role(models.TextChoices):
@@ -43,7 +38,7 @@ class User(AbstractUser):
     # The last accepted time step, so one code cannot be used twice.
     totp_last_step = models.BigIntegerField(default=0, editable=False)
 
-    objects: UserManager[User] = UserManager()  # type: ignore[assignment]
+    objects: UserManager[User] = UserManager()  # type: ignore[assignment,misc]
 
     class Meta:
         verbose_name = _("用户")
@@ -57,9 +52,13 @@ class User(AbstractUser):
         return bool(self.totp_secret) and self.totp_confirmed_at is not None
 
     def needs_second_factor(self) -> bool:
-        if self.is_superuser or self.is_staff:
+        """Staff roles, admin users and anyone who has turned two-factor on give a code."""
+        if self.is_superuser or self.is_staff or self.has_totp:
             return True
-        return self.role_assignments.filter(role__in=STAFF_ROLES, is_active=True).exists()
+        # Through the per-request grant cache, so the gate costs no query of its own.
+        from linli.accounts.access import is_staff_member
+
+        return is_staff_member(self)
 
 
 class RoleAssignmentQuerySet(models.QuerySet["RoleAssignment"]):
@@ -87,9 +86,6 @@ class RoleAssignment(models.Model):
                 fields=["user", "role", "place"], condition=Q(is_active=True), name="one_active_role_per_place"
             )
         ]
-
-    if TYPE_CHECKING:
-        place: Place
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} @ {self.place}"

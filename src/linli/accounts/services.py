@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 
 import pyotp
 from django.conf import settings
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.access import forget_grants
-from linli.accounts.backends import looks_like_phone
+from linli.accounts.backends import find_user, looks_like_phone
 from linli.accounts.models import ApiKey, LoginAttempt, Role, RoleAssignment, User
 from linli.audit.services import audit_record
 from linli.core.crypto import lookup_hash, normalise
@@ -32,15 +33,41 @@ def _phone_fields(phone: str) -> tuple[str, str | None]:
     return phone, (lookup_hash(phone) if phone else None)
 
 
+def validate_phone(phone: str, *, user: User | None = None) -> tuple[str, str | None]:
+    """The phone as stored and its lookup hash; refused when another account has it."""
+    phone, phone_hash = _phone_fields(phone)
+    others = User.objects.filter(phone_hash=phone_hash)
+    if user is not None:
+        others = others.exclude(pk=user.pk)
+    if phone_hash and others.exists():
+        raise ValidationError({"phone": _("该手机号已绑定其他账号。")})
+    return phone, phone_hash
+
+
+def validate_username(username: str) -> str:
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError({"username": _("用户名不能为空。")})
+    if len(username) > 150:
+        raise ValidationError({"username": _("用户名不能超过 150 个字符。")})
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise ValidationError({"username": _("用户名只能包含字母、数字和 @/./+/-/_ 符号。")}) from None
+    if looks_like_phone(username):
+        # Sign-in tries a phone number first; a username that looks like one would be shadowed.
+        raise ValidationError({"username": _("用户名不能是手机号码。")})
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("用户名已被使用。")})
+    return username
+
+
 def user_create(
     *, username: str, password: str | None, display_name: str = "", phone: str = "", email: str = "",
     by: User | None = None, is_superuser: bool = False,
 ) -> User:
-    phone, phone_hash = _phone_fields(phone)
-    if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": _("用户名已被使用。")})
-    if phone_hash and User.objects.filter(phone_hash=phone_hash).exists():
-        raise ValidationError({"phone": _("该手机号已绑定其他账号。")})
+    username = validate_username(username)
+    phone, phone_hash = validate_phone(phone)
     with transaction.atomic():
         user = User(
             username=username, display_name=display_name, phone=phone, phone_hash=phone_hash, email=email,
@@ -56,13 +83,47 @@ def user_create(
 
 
 def user_set_phone(*, user: User, phone: str, by: User | None = None) -> User:
-    phone, phone_hash = _phone_fields(phone)
-    if phone_hash and User.objects.filter(phone_hash=phone_hash).exclude(pk=user.pk).exists():
-        raise ValidationError({"phone": _("该手机号已绑定其他账号。")})
+    phone, phone_hash = validate_phone(phone, user=user)
     with transaction.atomic():
         user.phone, user.phone_hash = phone, phone_hash
         user.save(update_fields=["phone", "phone_hash"])
         audit_record(actor=by, action="user.phone_change", obj=user)
+    return user
+
+
+def user_set_password(*, user: User, password: str, by: User | None = None) -> User:
+    """Set a new password (already validated by the caller's form)."""
+    if not password:
+        raise ValidationError({"password": _("密码不能为空。")})
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(actor=by, action="user.password_change", obj=user)
+    return user
+
+
+USER_EDITABLE = ("display_name", "email", "is_active", "is_staff")
+
+
+def user_update(*, user: User, by: User | None = None, **changes: object) -> User:
+    """Change plain account fields (name, e-mail, active, staff); phone and password
+    have their own services."""
+    unknown = set(changes) - set(USER_EDITABLE)
+    if unknown:
+        raise ValueError(f"user_update cannot change {sorted(unknown)}")
+    before = {name: getattr(user, name) for name in changes}
+    changed = {name: value for name, value in changes.items() if before[name] != value}
+    if not changed:
+        return user
+    if changed.get("is_active") is False and by is not None and by.pk == user.pk:
+        raise ValidationError({"is_active": _("不能停用自己的账号。")})
+    with transaction.atomic():
+        for name, value in changed.items():
+            setattr(user, name, value)
+        user.full_clean(validate_unique=False, exclude=[f.name for f in User._meta.fields if f.name not in changed])
+        user.save(update_fields=list(changed))
+        audit_record(actor=by, action="user.update", obj=user,
+                     before={k: before[k] for k in changed}, after=changed)
     return user
 
 
@@ -82,6 +143,8 @@ def user_set_preferences(*, user: User, elder_mode: bool | None = None, language
 def role_grant(*, user: User, role: str, place: Place, by: User | None = None) -> RoleAssignment:
     if role not in Role.values:
         raise ValidationError({"role": _("未知角色。")})
+    if not place.is_active:
+        raise ValidationError({"place": _("该地点已停用。")})
     with transaction.atomic():
         assignment, created = RoleAssignment.objects.get_or_create(
             user=user, role=role, place=place, is_active=True, defaults={"granted_by": by}
@@ -94,6 +157,8 @@ def role_grant(*, user: User, role: str, place: Place, by: User | None = None) -
 
 
 def role_revoke(*, assignment: RoleAssignment, by: User | None = None) -> None:
+    if not assignment.is_active:
+        return
     with transaction.atomic():
         assignment.is_active = False
         assignment.save(update_fields=["is_active"])
@@ -104,8 +169,10 @@ def role_revoke(*, assignment: RoleAssignment, by: User | None = None) -> None:
 # Two-factor sign-in (TOTP, RFC 6238) -------------------------------------------------
 
 def totp_begin(*, user: User) -> str:
-    """Start (or restart, while unconfirmed) enrolment; returns the otpauth:// URI."""
-    if not user.totp_secret or user.totp_confirmed_at is None:
+    """Start enrolment, or show the same secret again while it is unconfirmed (a page
+    reload must not invalidate what the person has just scanned); returns the
+    otpauth:// URI."""
+    if not user.totp_secret:
         user.totp_secret = pyotp.random_base32()
         user.totp_confirmed_at = None
         user.save(update_fields=["totp_secret", "totp_confirmed_at"])
@@ -160,7 +227,13 @@ def _window_start(now: datetime) -> datetime:
 
 
 def throttle_keys(*, identifier: str, ip: str | None) -> list[str]:
-    keys = ["id:" + hashlib.sha256(normalise(identifier).lower().encode()).hexdigest()[:40]]
+    """Failures count per account (whichever way it is named: username, phone with or
+    without +86) and per address; an unknown name counts by its text."""
+    user = find_user(identifier)
+    if user is not None:
+        keys = [f"user:{user.pk}"]
+    else:
+        keys = ["id:" + hashlib.sha256(normalise(identifier).lower().encode()).hexdigest()[:40]]
     if ip:
         keys.append("ip:" + ip[:100])
     return keys
@@ -188,6 +261,7 @@ def throttle_fail(*, keys: list[str], now: datetime | None = None) -> None:
 
 
 def throttle_clear(*, keys: list[str]) -> None:
+    # The address keeps its count: one good password must not reset a spray from it.
     LoginAttempt.objects.filter(key__in=[k for k in keys if not k.startswith("ip:")]).delete()
 
 
@@ -207,6 +281,8 @@ def apikey_create(*, name: str, place: Place, role: str = Role.COMMUNITY_STAFF, 
         raise ValidationError({"name": _("名称不能为空。")})
     if role not in Role.values or role == Role.RESIDENT:
         raise ValidationError({"role": _("API 密钥不能使用该角色。")})
+    if not place.is_active:
+        raise ValidationError({"place": _("该地点已停用。")})
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     full = f"{API_KEY_PREFIX}{prefix}_{secret}"

@@ -3,8 +3,11 @@ from __future__ import annotations
 import base64
 
 import segno
-from django.contrib.auth import authenticate, login, logout
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.accounts import services
-from linli.accounts.forms import CodeForm, LoginForm
+from linli.accounts.forms import CodeForm, LoginForm, PhoneForm
 from linli.accounts.middleware import SESSION_2FA
-from linli.accounts.models import User
+from linli.accounts.models import RoleAssignment, User
+from linli.core.crypto import mask
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -72,7 +76,8 @@ def _qr_data_uri(uri: str) -> str:
 def two_factor_view(request: HttpRequest) -> HttpResponse:
     """Enrol (first time) or give the one-time code (every sign-in)."""
     user: User = request.user  # type: ignore[assignment]
-    if request.session.get(SESSION_2FA):
+    # Someone already through (or not asked) may still come here to turn two-factor on.
+    if request.session.get(SESSION_2FA) and user.has_totp:
         return redirect(_safe_next(request))
     enrolling = not user.has_totp
     form = CodeForm(request.POST or None)
@@ -96,3 +101,37 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
         uri = services.totp_begin(user=user)
         context.update(qr=_qr_data_uri(uri), secret=user.totp_secret, uri=uri)
     return render(request, "accounts/two_factor.html", context, status=400 if request.method == "POST" else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def profile_view(request: HttpRequest) -> HttpResponse:
+    """My account: password, sign-in phone, roles and scopes, two-factor status."""
+    user: User = request.user  # type: ignore[assignment]
+    which = request.POST.get("form") if request.method == "POST" else None
+    password_form = PasswordChangeForm(user, request.POST if which == "password" else None)
+    phone_form = PhoneForm(request.POST if which == "phone" else None, user=user)
+    if which == "password" and password_form.is_valid():
+        services.user_set_password(user=user, password=password_form.cleaned_data["new_password1"], by=user)
+        # Keep this session (and its second factor) signed in; other sessions end.
+        update_session_auth_hash(request, user)
+        messages.success(request, _("密码已修改。"))
+        return redirect("accounts:profile")
+    if which == "phone" and phone_form.is_valid():
+        try:
+            services.user_set_phone(user=user, phone=phone_form.cleaned_data["phone"], by=user)
+        except ValidationError as exc:
+            phone_form.add_error(None, exc)
+        else:
+            messages.success(request, _("手机号已更新。") if user.phone else _("已解除手机号绑定。"))
+            return redirect("accounts:profile")
+    roles = (
+        RoleAssignment.objects.active().filter(user=user).select_related("place").order_by("place__path", "role")
+    )
+    context = {
+        "password_form": password_form,
+        "phone_form": phone_form,
+        "masked_phone": mask(user.phone),
+        "roles": roles,
+        "two_factor_required": user.needs_second_factor(),
+    }
+    return render(request, "accounts/profile.html", context, status=400 if request.method == "POST" else 200)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Self
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 SEGMENT = 7  # base-36 characters per level: 78 billion ids
@@ -27,6 +27,8 @@ class PlaceKind(models.TextChoices):
 
 
 KIND_ORDER = [kind.value for kind in PlaceKind]
+# Kinds that may stand at the top of a tree (a deployment may start at a street).
+ROOT_KINDS = frozenset({PlaceKind.DISTRICT.value, PlaceKind.STREET.value})
 # Which kinds may hang directly below which (a building may skip units, a grid may
 # be skipped by buildings that a community files directly).
 ALLOWED_CHILDREN: dict[str, set[str]] = {
@@ -66,6 +68,12 @@ class PlaceQuerySet(models.QuerySet["Place"]):
             condition |= Q(path__startswith=path)
         return self.filter(condition)
 
+    def children_of(self, node: Place) -> Self:
+        return self.filter(parent=node)
+
+    def with_children_count(self) -> Self:
+        return self.annotate(children_count=Count("children"))
+
     def of_kind(self, kind: str) -> Self:
         return self.filter(kind=kind)
 
@@ -91,6 +99,9 @@ class Place(models.Model):
     community = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("所属社区")
     )
+    # Only on a root: the larger divisions above it that an address starts with
+    # (北京市 above 朝阳区; 浙江省杭州市西湖区 above a street that is its own root).
+    region = models.CharField(_("所在省市"), max_length=60, blank=True, default="")
     address = models.CharField(_("地址"), max_length=300, blank=True, editable=False)
     households_count = models.PositiveIntegerField(_("户数"), default=0, help_text=_("仅网格与社区：规划户数"))
     is_active = models.BooleanField(_("启用"), default=True)
@@ -105,10 +116,16 @@ class Place(models.Model):
         indexes = [models.Index(fields=["kind", "path"]), models.Index(fields=["community", "kind"])]
         constraints = [
             models.CheckConstraint(condition=Q(depth__gte=0), name="place_depth_nonnegative"),
+            # A node is a root exactly when it sits at depth 0.
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, depth=0) | Q(parent__isnull=False, depth__gt=0),
+                name="place_root_iff_depth_zero",
+            ),
         ]
 
     if TYPE_CHECKING:
         children: models.Manager[Place]
+        children_count: int
 
     def __str__(self) -> str:
         return self.name
@@ -120,4 +137,4 @@ class Place(models.Model):
         return path_ids(self.path)[:-1]
 
     def ancestors(self) -> PlaceQuerySet:
-        return Place.objects.filter(pk__in=self.ancestor_ids()).order_by("path")  # type: ignore[return-value]
+        return Place.objects.filter(pk__in=self.ancestor_ids()).order_by("path")

@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
                 ('code', models.CharField(max_length=64, unique=True, verbose_name='编码')),
                 ('path', models.CharField(editable=False, max_length=49, unique=True)),
                 ('depth', models.PositiveSmallIntegerField(editable=False)),
+                ('region', models.CharField(blank=True, default='', max_length=60, verbose_name='所在省市')),
                 ('address', models.CharField(blank=True, editable=False, max_length=300, verbose_name='地址')),
                 ('households_count', models.PositiveIntegerField(default=0, help_text='仅网格与社区：规划户数', verbose_name='户数')),
                 ('is_active', models.BooleanField(default=True, verbose_name='启用')),
@@ -33,7 +34,7 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': '地点',
                 'ordering': ['path'],
                 'indexes': [models.Index(fields=['kind', 'path'], name='places_plac_kind_cbb57f_idx'), models.Index(fields=['community', 'kind'], name='places_plac_communi_928995_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('depth__gte', 0)), name='place_depth_nonnegative')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('depth__gte', 0)), name='place_depth_nonnegative'), models.CheckConstraint(condition=models.Q(models.Q(('depth', 0), ('parent__isnull', True)), models.Q(('depth__gt', 0), ('parent__isnull', False)), _connector='OR'), name='place_root_iff_depth_zero')],
             },
         ),
     ]

@@ -45,8 +45,8 @@ class Command(BaseCommand):
                 state = "revoked" if key.revoked_at else "active"
                 self.stdout.write(f"{key.prefix}\t{state}\t{key.role}\t{key.place.code}\t{key.name}")
         else:
-            key = ApiKey.objects.filter(prefix=options["prefix"]).first()
-            if key is None:
+            found = ApiKey.objects.select_related("place").filter(prefix=options["prefix"]).first()
+            if found is None:
                 raise CommandError(f"no API key with prefix {options['prefix']!r}")
-            services.apikey_revoke(key=key)
-            self.stdout.write(f"revoked {key.prefix}")
+            services.apikey_revoke(key=found)
+            self.stdout.write(f"revoked {found.prefix}")
