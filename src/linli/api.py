@@ -17,16 +17,7 @@ from ninja.security.session import SessionAuth
 
 from linli.accounts.middleware import second_factor_pending
 from linli.accounts.services import apikey_authenticate
-
-
-class ErrorBody(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]] = {}
-
-
-class Error(Schema):
-    error: ErrorBody
+from linli.core.api_schemas import Error
 
 
 class LinliSessionAuth(SessionAuth):

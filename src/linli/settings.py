@@ -202,6 +202,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # Failed sign-ins per account and per address before a pause (DOMAIN §8: no puzzle captchas).
 LOGIN_THROTTLE_ATTEMPTS = env_int("LINLI_LOGIN_THROTTLE_ATTEMPTS", 5, minimum=1)
 LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LINLI_LOGIN_THROTTLE_WINDOW", 900, minimum=1)
+# How many reverse proxies stand in front of linli (0: clients connect directly). The
+# sign-in throttle reads the client's address from X-Forwarded-For only this deep.
+TRUSTED_PROXIES = env_int("LINLI_TRUSTED_PROXIES", 0)
 
 LANGUAGE_CODE = env_choice("LINLI_LANGUAGE", "zh-hans", ("zh-hans", "en"))
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

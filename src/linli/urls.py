@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
@@ -12,7 +13,7 @@ urlpatterns = [
     path("people/", include("linli.people.urls")),
     path("audit/", include("linli.audit.urls")),
     # The admin signs in through linli's own page, so it gets throttling and two-factor too.
-    path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
+    path("admin/login/", login_not_required(RedirectView.as_view(pattern_name="accounts:login", query_string=True))),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),

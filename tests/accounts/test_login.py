@@ -234,3 +234,22 @@ def test_every_page_waits_for_the_second_factor(client: Client, personas: Person
             assert response["Location"].startswith(reverse("accounts:two_factor") + "?next="), path
     assert checked > 10
     assert "/places/1/children/" in paths and "/accounts/profile/" in paths
+
+
+def test_throttle_reads_the_client_address_behind_trusted_proxies(rf) -> None:  # type: ignore[no-untyped-def]
+    from django.test import override_settings
+
+    from linli.accounts.views import _client_ip
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.7", REMOTE_ADDR="10.0.0.1")
+    assert _client_ip(request) == "10.0.0.1"  # no proxy trusted: the header is the client's word
+    with override_settings(TRUSTED_PROXIES=1):
+        assert _client_ip(request) == "10.0.0.7"
+    with override_settings(TRUSTED_PROXIES=3):
+        assert _client_ip(request) == "10.0.0.1"  # fewer entries than proxies: fall back
+
+
+def test_admin_login_redirects_anonymous_users_to_linli_login(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/admin/"

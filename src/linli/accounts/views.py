@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
@@ -22,6 +23,14 @@ from linli.core.crypto import mask
 
 
 def _client_ip(request: HttpRequest) -> str | None:
+    """The client's address. Behind N trusted reverse proxies (LINLI_TRUSTED_PROXIES)
+    it is the N-th address from the right of X-Forwarded-For: entries further left
+    were written by the client and cannot be trusted."""
+    proxies = settings.TRUSTED_PROXIES
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR")
 
 

@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema
 
 from linli.accounts.access import access_place
 from linli.accounts.models import User
+from linli.core.api_schemas import Error
 from linli.people.access import access_resident, require_registry
 from linli.people.models import REGISTRY_ROLES, Resident, ResidentStatus, SpecialGroup
 from linli.people.selectors import resident_public_view, resident_search
@@ -23,16 +24,6 @@ from linli.people.services import REASON_MAX, REVEALABLE_FIELDS, sensitive_revea
 
 router = Router(tags=["people"])
 PAGE_SIZE = 50
-
-
-class ApiError(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]] = {}
-
-
-class ErrorOut(Schema):
-    error: ApiError
 
 
 class ResidentOut(Schema):
@@ -88,7 +79,7 @@ def _principal(request: HttpRequest) -> Any:
 
 
 @router.get(
-    "/residents", response={200: ResidentPage, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    "/residents", response={200: ResidentPage, 401: Error, 403: Error, 404: Error, 422: Error},
     summary="Residents in the caller's scope (masked)",
 )
 def resident_list(request: HttpRequest, filters: Query[ResidentFilters]) -> dict[str, Any]:
@@ -114,7 +105,7 @@ def resident_list(request: HttpRequest, filters: Query[ResidentFilters]) -> dict
 
 
 @router.get(
-    "/residents/{resident_id}", response={200: ResidentOut, 401: ErrorOut, 404: ErrorOut},
+    "/residents/{resident_id}", response={200: ResidentOut, 401: Error, 404: Error},
     summary="One resident in scope (masked)",
 )
 def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
@@ -124,7 +115,7 @@ def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
 
 @router.post(
     "/residents/{resident_id}/reveal",
-    response={200: RevealOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: RevealOut, 401: Error, 403: Error, 404: Error, 422: Error},
     summary="Reveal one sensitive value (needs a reveal role; logged with the reason)",
 )
 def resident_reveal(request: HttpRequest, resident_id: int, payload: RevealIn) -> dict[str, str]:
@@ -134,7 +125,7 @@ def resident_reveal(request: HttpRequest, resident_id: int, payload: RevealIn) -
     return {"field": payload.field, "value": value}
 
 
-@router.get("/me", response={200: ResidentOut, 401: ErrorOut, 404: ErrorOut}, summary="The caller's own record (masked)")
+@router.get("/me", response={200: ResidentOut, 401: Error, 404: Error}, summary="The caller's own record (masked)")
 def me(request: HttpRequest) -> dict[str, Any]:
     principal = _principal(request)
     resident = None

@@ -17,16 +17,12 @@ events: that one and ``people.import`` with the counts.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -36,6 +32,7 @@ from django.utils.translation import gettext as _
 from linli.accounts.models import User
 from linli.audit.services import audit_record
 from linli.core.crypto import lookup_hash
+from linli.core.uploads import UploadError, read_table
 from linli.people.models import Household, HouseholdRole, Resident, SpecialGroupTag
 from linli.people.validation import (
     clean_birth_date,
@@ -54,7 +51,6 @@ from linli.places.services import clean_name as clean_place_name
 
 MAX_ROWS = 50_000
 # A workbook is a zip: refuse one that inflates far beyond any real register (zip bombs).
-MAX_INFLATE_RATIO = 40
 CHUNK = 500
 HEADER_SEARCH_ROWS = 5
 
@@ -75,12 +71,8 @@ REQUIRED = ("household_ref", "building", "room", "name")
 _HEADER_LOOKUP = {alias.lower(): column for column, aliases in COLUMNS.items() for alias in aliases}
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (type, size, encoding, headers)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+# The file as a whole cannot be imported (type, size, encoding, headers).
+ImportFileError = UploadError
 
 
 @dataclass(frozen=True)
@@ -109,82 +101,7 @@ class ImportReport:
 def read_upload(upload: UploadedFile) -> tuple[str, list[tuple[int, list[Any]]]]:
     """Check size and type (by extension and by content); return the format and its rows
     as (row number, cells)."""
-    name = (upload.name or "").lower()
-    if upload.size is not None and upload.size > settings.UPLOAD_MAX_BYTES:
-        raise ImportFileError(_("文件过大：上限为 %(mb)s MB。") % {"mb": _megabytes(settings.UPLOAD_MAX_BYTES)})
-    data = upload.read(settings.UPLOAD_MAX_BYTES + 1)
-    if len(data) > settings.UPLOAD_MAX_BYTES:
-        raise ImportFileError(_("文件过大：上限为 %(mb)s MB。") % {"mb": _megabytes(settings.UPLOAD_MAX_BYTES)})
-    if not data:
-        raise ImportFileError(_("文件是空的。"))
-    if name.endswith(".xlsx"):
-        return "xlsx", _xlsx_rows(data)
-    if name.endswith(".csv"):
-        return "csv", _csv_rows(data)
-    raise ImportFileError(_("只接受 .xlsx 或 .csv 文件。"))
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
-
-
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[Any]]]:
-    import openpyxl
-
-    not_xlsx = ImportFileError(_("文件内容不是有效的 .xlsx 工作簿。"))
-    if not data.startswith(b"PK\x03\x04"):
-        raise not_xlsx
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            inflated = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise not_xlsx from None
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise not_xlsx
-    if inflated > max(len(data) * MAX_INFLATE_RATIO, settings.UPLOAD_MAX_BYTES * 4):
-        raise ImportFileError(_("工作簿解压后过大，请拆分后再导入。"))
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds of error on a damaged file
-        raise not_xlsx from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows: list[tuple[int, list[Any]]] = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number > MAX_ROWS + 1:
-                raise ImportFileError(_("一次最多导入 %(n)d 行，请拆分文件。") % {"n": MAX_ROWS})
-            rows.append((number, list(values)))
-        return rows
-    except ImportFileError:
-        raise
-    except Exception:
-        raise not_xlsx from None
-    finally:
-        workbook.close()
-
-
-def _csv_rows(data: bytes) -> list[tuple[int, list[Any]]]:
-    if b"\x00" in data:
-        raise ImportFileError(_("文件内容不是文本格式的 .csv。"))
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportFileError(_("无法识别 .csv 文件的编码：请保存为 UTF-8 或 GB18030。"))
-    rows: list[tuple[int, list[Any]]] = []
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        for values in reader:
-            if reader.line_num > MAX_ROWS + 1:
-                raise ImportFileError(_("一次最多导入 %(n)d 行，请拆分文件。") % {"n": MAX_ROWS})
-            rows.append((reader.line_num, values))
-    except csv.Error:
-        raise ImportFileError(_("文件内容不是有效的 .csv。")) from None
-    return rows
+    return read_table(name=upload.name or "", stream=upload, size=upload.size, max_rows=MAX_ROWS)
 
 
 def _cell(value: Any) -> Any:

@@ -7,23 +7,12 @@ from ninja import Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from linli.accounts.access import access_place, scope_paths
+from linli.core.api_schemas import Error
 from linli.places import selectors
 from linli.places.access import PLACE_VIEW_ROLES
 from linli.places.models import Place, PlaceKind
 
 router = Router(tags=["places"])
-
-
-# The error shape of linli.api, declared here too: importing linli.api from an app's
-# api module would be circular (linli.api imports the routers).
-class ErrorBody(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]] = {}
-
-
-class Error(Schema):
-    error: ErrorBody
 
 
 class PlaceOut(Schema):

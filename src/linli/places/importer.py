@@ -9,19 +9,16 @@ values changes nothing, so importing the same file twice is harmless.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from linli.core.uploads import UploadError, read_table
 from linli.places import services
 from linli.places.models import ALLOWED_CHILDREN, ROOT_KINDS, Place, PlaceKind
 from linli.places.selectors import places_by_code
@@ -30,8 +27,6 @@ if TYPE_CHECKING:
     from linli.accounts.models import User
 
 MAX_ROWS = 200_000
-# A workbook is a zip: refuse one that would unpack to far more than it weighs.
-MAX_UNPACKED_FACTOR = 40
 
 COLUMN_ALIASES: dict[str, set[str]] = {
     "code": {"编码", "代码", "code"},
@@ -56,14 +51,6 @@ KIND_ALIASES: dict[str, str] = {
 }
 
 
-class UploadError(Exception):
-    """The file as a whole cannot be used (wrong type, too large, unreadable)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 # Reading the file --------------------------------------------------------------------
 
 def _cell(value: Any) -> str:
@@ -74,74 +61,11 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _read_xlsx(data: bytes) -> Iterator[list[str]]:
-    if not data.startswith(b"PK\x03\x04") or not zipfile.is_zipfile(io.BytesIO(data)):
-        raise UploadError(_("这不是有效的 .xlsx 工作簿。旧版 .xls 文件请先另存为 .xlsx。"))
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        raise UploadError(_("这不是有效的 .xlsx 工作簿。旧版 .xls 文件请先另存为 .xlsx。")) from None
-    if "xl/workbook.xml" not in names:
-        raise UploadError(_("这不是有效的 .xlsx 工作簿。旧版 .xls 文件请先另存为 .xlsx。"))
-    if unpacked > max(len(data), 1) * MAX_UNPACKED_FACTOR + 10 * 1024 * 1024:
-        raise UploadError(_("工作簿解压后过大，无法导入。"))
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged workbook
-        raise UploadError(_("无法读取该工作簿，文件可能已损坏。")) from None
-    try:
-        rows = [[_cell(v) for v in values] for values in book.worksheets[0].iter_rows(values_only=True)]
-    except Exception:  # a damaged sheet fails only when it is read
-        raise UploadError(_("无法读取该工作簿，文件可能已损坏。")) from None
-    finally:
-        book.close()
-    yield from rows
-
-
-def _decode_text(data: bytes) -> str:
-    if b"\x00" in data:
-        raise UploadError(_("这不是文本格式的 CSV 文件。"))
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UploadError(_("无法识别文件编码，请另存为 UTF-8 或 GB18030 编码的 CSV。"))
-
-
-def _read_csv(data: bytes) -> Iterator[list[str]]:
-    text = _decode_text(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    try:
-        for values in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            yield [_cell(v) for v in values]
-    except csv.Error:
-        raise UploadError(_("CSV 文件格式有误，无法读取。")) from None
-
-
 def read_upload(name: str, stream: IO[bytes], size: int | None = None) -> Iterator[list[str]]:
     """Check an uploaded file's size and type, then yield its rows as lists of text."""
-    limit = settings.UPLOAD_MAX_BYTES
-    if size is not None and size > limit:
-        raise UploadError(_("文件过大（上限 %(mb)s MB）。") % {"mb": _megabytes(limit)})
-    suffix = PurePath(name or "").suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise UploadError(_("只能导入 .xlsx 或 .csv 文件。"))
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise UploadError(_("文件过大（上限 %(mb)s MB）。") % {"mb": _megabytes(limit)})
-    if not data.strip():
-        raise UploadError(_("文件是空的。"))
-    return _read_xlsx(data) if suffix == ".xlsx" else _read_csv(data)
-
-
-def _megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f}" if n >= 1024 * 1024 else f"{n / (1024 * 1024):.2f}"
+    _format, rows = read_table(name=name, stream=stream, size=size, max_rows=MAX_ROWS)
+    for _number, values in rows:
+        yield [_cell(v) for v in values]
 
 
 # Rows --------------------------------------------------------------------------------
