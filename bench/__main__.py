@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=int, default=50, help="timed runs per query benchmark (default 50)")
     parser.add_argument("--page-runs", type=int, default=20, help="timed runs per page/API benchmark (default 20)")
     parser.add_argument("--audit-events", type=int, default=2000, help="events appended for the audit benchmark")
+    parser.add_argument("--import-rows", type=int, default=10_000, help="rows in the import benchmark's workbook")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--batch-size", type=int, default=1000, help="rows per INSERT batch when generating")
     parser.add_argument("--name", help="report name (default: the scale)")
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results.update(benchmarks.phone_search(generated, args.runs))
     results.update(benchmarks.people_pages(generated, args.page_runs))
     results.update(benchmarks.audit_rates(args.audit_events))
+    print(f"bench: importing a {args.import_rows:,}-row workbook …")
+    results.update(benchmarks.people_import(generated, args.import_rows))
     return results
 
 

@@ -148,3 +148,48 @@ def audit_rates(events: int) -> dict[str, Any]:
                          "seconds": round(verify_seconds, 3),
                          "events_per_second": round(checked / max(verify_seconds, 1e-9), 1)},
     }
+
+
+def people_import(generated: Generated, rows: int, bad_every: int = 200) -> dict[str, Any]:
+    """A workbook of ``rows`` residents (one bad row in every ``bad_every``) imported into a
+    fresh community: the issue's 10,000 rows with 50 bad ones by default."""
+    import io
+    from datetime import date
+
+    import openpyxl
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from linli.demo.generator import id_check_digit
+    from linli.people.importer import import_file
+    from linli.places.services import place_create
+
+    street = Place.objects.get(pk=generated.street_ids[0])
+    community = place_create(parent=street, kind=PlaceKind.COMMUNITY, name="基准导入社区", code=f"bench-import-{rows}")
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("居民")
+    sheet.append(["户编号", "楼栋", "单元", "房号", "姓名", "性别", "出生日期", "与户主关系", "身份证号", "手机号", "特殊群体"])
+    bad = 0
+    for i in range(rows):
+        born = date(1930 + i % 80, 1 + i % 12, 1 + i % 28)
+        first17 = f"110105{born:%Y%m%d}{(i % 499) * 2 + 1:03d}"
+        household = i // 3
+        row = [f"B{household:06d}", str(1 + household % 40), str(1 + household % 4), str(101 + household),
+               f"居民{i:06d}", "", "", "户主" if i % 3 == 0 else "子女", first17 + id_check_digit(first17),
+               f"16{i:09d}", "独居老人" if i % 97 == 0 else ""]
+        if i % bad_every == bad_every - 1:
+            row[9] = "12345"  # not a mobile number
+            bad += 1
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    upload = SimpleUploadedFile("bench.xlsx", out.getvalue())
+    started = time.perf_counter()
+    report = import_file(community=community, upload=upload, by=None)
+    seconds = time.perf_counter() - started
+    return {
+        "people_import": {
+            "rows": rows, "bad_rows": bad, "reported_errors": len(report.errors), "created": report.created,
+            "seconds": round(seconds, 3), "rows_per_second": round(rows / max(seconds, 1e-9), 1),
+            "bytes": len(out.getvalue()),
+        }
+    }

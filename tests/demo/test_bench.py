@@ -26,7 +26,7 @@ def test_help_lists_the_scales() -> None:
 
 @pytest.mark.django_db
 def test_a_tiny_run_writes_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench_main(["--scale", "tiny", "--runs", "2", "--page-runs", "1", "--audit-events", "5",
+    assert bench_main(["--scale", "tiny", "--runs", "2", "--page-runs", "1", "--audit-events", "5", "--import-rows", "40",
                        "--name", "smoke", "--output-dir", str(tmp_path)]) == 0
     [report_file] = tmp_path.glob("smoke-*.json")
     report = json.loads(report_file.read_text(encoding="utf-8"))
@@ -37,6 +37,9 @@ def test_a_tiny_run_writes_a_report(tmp_path: Path, capsys: pytest.CaptureFixtur
                  "place_descendants_households_street", "resident_search_by_phone"):
         assert {"p50_ms", "p95_ms"} <= set(results[name]), name
     assert results["resident_search_by_phone"]["misses"] == 0
+    assert results["people_import"]["rows"] == 40
+    assert results["people_import"]["reported_errors"] == results["people_import"]["bad_rows"] == 0
+    assert results["people_import"]["created"] == 40
     for name in ("people_list_page_staff", "api_people_residents_staff", "people_list_page_street",
                  "api_people_residents_street"):
         assert results[name]["status"] == 200, name
