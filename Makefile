@@ -68,7 +68,7 @@ run: demo-db
 .PHONY: test
 test: install
 	$(BIN)/playwright --version >/dev/null
-	@test -x $(CHROMIUM) || ./scripts/install-chromium.sh
+	@./scripts/install-test-tools.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: lint
@@ -88,7 +88,12 @@ lock:
 
 .PHONY: messages
 messages: install
-	cd src/linli && ../../$(LINLI) makemessages -l en -l zh_Hans --no-obsolete && ../../$(LINLI) compilemessages
+	cd src/linli && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=../.. ../../$(BIN)/python -m django makemessages -l en -l zh_Hans --no-obsolete
+	@echo "Now fill every new msgstr in src/linli/locale/en/LC_MESSAGES/django.po, then: make compile-messages"
+
+.PHONY: compile-messages
+compile-messages: install
+	cd src/linli && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=../.. ../../$(BIN)/python -m django compilemessages -l en -l zh_Hans
 
 .PHONY: clean
 clean:

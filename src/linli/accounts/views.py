@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import base64
-
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -77,8 +75,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 def _qr_data_uri(uri: str) -> str:
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#111", light="#fff")
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    # svg_data_uri carries the SVG namespace; without it browsers draw nothing.
+    return segno.make(uri, error="m").svg_data_uri(scale=5, dark="#111", light="#fff")
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,8 +5,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
-SUPPORTED = {code for code, _name in settings.LANGUAGES}
+SESSION_LANGUAGE = "linli_language"
+SUPPORTED = frozenset(code for code, _name in settings.LANGUAGES)
 
 
 def chosen_language(request: HttpRequest) -> str:
@@ -14,8 +16,10 @@ def chosen_language(request: HttpRequest) -> str:
 
     Deliberately not Accept-Language: linli speaks Chinese first, whatever the
     browser was set up with, until someone switches."""
-    for value in (request.session.get("linli_language") if hasattr(request, "session") else None,
-                  request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)):
+    session = getattr(request, "session", None)
+    candidates = (session.get(SESSION_LANGUAGE) if session is not None else None,
+                  request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
+    for value in candidates:
         if value in SUPPORTED:
             return value
     return settings.LANGUAGE_CODE
@@ -28,8 +32,11 @@ class LanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         language = chosen_language(request)
         translation.activate(language)
-        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        request.LANGUAGE_CODE = language
+        try:
+            response = self.get_response(request)
+        finally:
+            translation.deactivate()
         response.headers.setdefault("Content-Language", language)
-        translation.deactivate()
+        patch_vary_headers(response, ("Cookie",))
         return response

@@ -1,4 +1,6 @@
-"""Navigation by role: each app adds its entries here, shown to whoever holds a role."""
+"""Navigation by role: each app adds its entries to ``NAV``; a person sees the entries
+of the roles they hold. Elder mode (长辈版) keeps only the ``elder`` entries in the
+top bar; the home page still lists every entry as a large tile."""
 
 from __future__ import annotations
 
@@ -10,41 +12,65 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.access import roles_of
+from linli.accounts.middleware import second_factor_pending
 from linli.accounts.models import Role
+from linli.audit.selectors import AUDIT_READERS
+from linli.people.models import IMPORT_ROLES, REGISTRY_ROLES
+from linli.places.access import PLACE_VIEW_ROLES
 
 
 @dataclass(frozen=True)
 class NavItem:
     label: str | Promise
     url_name: str
-    roles: frozenset[str]  # empty: every signed-in user
-    elder: bool = True  # shown in the simpler elder-mode navigation
+    roles: frozenset[str]  # empty: everyone signed in
+    elder: bool = True  # kept in the simpler elder-mode top bar
+    public: bool = False  # also shown to people who are not signed in
+    superuser: bool = False  # also shown to superusers, whatever roles they hold
 
 
-STAFF = frozenset({Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.COMMITTEE_LEAD, Role.STREET_SUPERVISOR})
+@dataclass(frozen=True)
+class NavLink:
+    label: str | Promise
+    url: str
+    active: bool
+    elder: bool
+    home: bool  # the home page itself (not repeated as a tile on it)
+
+
+# Each entry uses the role set its app's access rules use, so a link never leads to a 403.
 NAV: list[NavItem] = [
-    NavItem(_("首页"), "web:home", frozenset()),
+    NavItem(_("首页"), "web:home", frozenset(), public=True),
     NavItem(_("我的信息"), "people:my_data", frozenset({Role.RESIDENT})),
-    NavItem(_("居民档案"), "people:resident_list", STAFF | {Role.AUDITOR}, elder=False),
-    NavItem(_("数据导入"), "people:import", frozenset({Role.COMMUNITY_STAFF, Role.COMMITTEE_LEAD}), elder=False),
-    NavItem(_("地点"), "places:tree", STAFF | {Role.AUDITOR}, elder=False),
-    NavItem(_("审计日志"), "audit:log", frozenset({Role.AUDITOR, Role.COMMITTEE_LEAD, Role.STREET_SUPERVISOR}), elder=False),
+    NavItem(_("居民档案"), "people:resident_list", REGISTRY_ROLES, elder=False),
+    NavItem(_("更正申请"), "people:corrections", REGISTRY_ROLES, elder=False),
+    NavItem(_("数据导入"), "people:import", IMPORT_ROLES, elder=False),
+    NavItem(_("地点"), "places:tree", PLACE_VIEW_ROLES, elder=False),
+    NavItem(_("审计日志"), "audit:log", AUDIT_READERS, elder=False, superuser=True),
+    NavItem(_("设置"), "web:settings", frozenset(), public=True),
 ]
 
 
-def nav_for(request: HttpRequest, *, elder: bool) -> list[dict[str, object]]:
-    user = request.user
-    if not user.is_authenticated:
-        return [{"label": _("首页"), "url": reverse("web:home"), "active": request.path == "/"}]
-    roles = roles_of(user)
-    items = []
+def _is_active(path: str, url: str) -> bool:
+    return path == url or (url != "/" and path.startswith(url))
+
+
+def nav_for(request: HttpRequest) -> list[NavLink]:
+    """The entries ``request``'s user may reach, in ``NAV`` order."""
+    user = getattr(request, "user", None)
+    # Until the second factor is given a staff session can reach nothing, so offer nothing.
+    signed_in = bool(user is not None and user.is_authenticated and not second_factor_pending(request))
+    roles = roles_of(user) if signed_in else set()
+    home = reverse("web:home")
+    links = []
     for item in NAV:
-        if item.roles and not (item.roles & roles):
+        if not signed_in and not item.public:
             continue
-        if elder and not item.elder:
+        if item.roles and not (item.roles & roles) and not (item.superuser and user is not None and user.is_superuser):
             continue
         url = reverse(item.url_name)
-        items.append({"label": item.label, "url": url, "active": request.path == url or (url != "/" and request.path.startswith(url))})
-    if user.is_superuser:
-        items.append({"label": _("管理后台"), "url": reverse("admin:index"), "active": request.path.startswith("/admin/")})
-    return items
+        links.append(NavLink(item.label, url, _is_active(request.path, url), item.elder, url == home))
+    if signed_in and user is not None and user.is_superuser:
+        url = reverse("admin:index")
+        links.append(NavLink(_("管理后台"), url, _is_active(request.path, url), False, False))
+    return links

@@ -1,0 +1,183 @@
+"""Every HTML page linli serves, found by walking the URL patterns, with the personas
+that may open it. The CSP tests and the axe-core browser tests both read it, so a
+new page is checked the day it is added.
+
+A pattern with arguments needs a sample in ``SAMPLES`` (or a place in
+``NOT_PAGES``); ``uncovered_patterns`` names any that has neither, and a test fails
+until it is added here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from linli.accounts.middleware import SESSION_2FA
+from linli.accounts.models import User
+from linli.people.models import ConsentBasis, HouseholdRole, Resident
+from linli.people.services import (
+    consent_give,
+    correction_request_create,
+    household_create,
+    resident_create,
+)
+from tests.conftest import Personas, Tree
+
+# Served elsewhere or not HTML: the JSON API has its own tests, /healthz is JSON.
+SKIP_ROUTE_PREFIXES = ("api/", "healthz")
+# Parameterised patterns that are not pages a person opens (POST-only actions, downloads).
+NOT_PAGES: set[str] = {
+    "people:my_data_download",
+    "people:my_reveal",
+    "people:resident_reveal",
+    "people:consent_withdraw",
+    "people:correction_resolve",
+}
+# Django's own admin: only pages without arguments are checked.
+ADMIN_NAMESPACE = "admin"
+# Who may open what, tried in this order; the first that gets a page is "the right persona".
+# "pending" is community staff who gave a password but not yet the one-time code.
+PERSONAS = (
+    "anonymous", "resident", "grid_worker", "staff", "lead", "street_supervisor", "auditor", "partner", "superuser",
+    "pending",
+)
+
+
+# Pages only one kind of person ever sees.
+ONLY: dict[str, tuple[str, ...]] = {"accounts:two_factor": ("pending",)}
+
+
+# A valid mainland ID number (check digit included) for a woman born 1949-12-31.
+ID_NUMBER = "11010519491231002X"
+PHONE = "13800138000"
+
+
+def register_resident(tree: Tree, personas: Personas) -> Resident:
+    """The resident persona's own record in the registry, with something in each section."""
+    household = household_create(ref="YH-502", place=tree.household, by=None)
+    resident = resident_create(
+        household=household, name="王秀英", household_role=HouseholdRole.HEAD, id_number=ID_NUMBER, phone=PHONE,
+        health="高血压", user=personas.resident, by=None,
+    )
+    resident_create(household=household, name="李建国", household_role=HouseholdRole.SPOUSE, by=None)
+    consent_give(resident=resident, purpose="社区养老服务联系", basis=ConsentBasis.CONSENT, by=personas.staff)
+    correction_request_create(resident=resident, field="phone", requested_value="13900139000", by=personas.resident)
+    return resident
+
+
+@dataclass
+class Sample:
+    tree: Tree
+    personas: Personas
+    superuser: User
+    resident: Resident
+
+
+def _first_audit_seq(sample: Sample) -> dict[str, Any]:
+    from linli.audit.models import AuditEvent
+
+    event = AuditEvent.objects.order_by("seq").first()
+    assert event is not None, "the personas fixture writes audit events"
+    return {"seq": event.seq}
+
+
+SAMPLES: dict[str, Callable[[Sample], dict[str, Any]]] = {
+    "places:detail": lambda s: {"pk": s.tree.community.pk},
+    "places:children": lambda s: {"pk": s.tree.community.pk},
+    "audit:event": _first_audit_seq,
+    "people:resident_detail": lambda s: {"pk": s.resident.pk},
+}
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str | None
+    route: str
+    has_args: bool
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[Pattern]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            route = prefix + str(entry.pattern)
+            name = f"{namespace}{entry.name}" if entry.name else None
+            yield Pattern(name, route, bool(entry.pattern.regex.groups))
+
+
+def patterns() -> list[Pattern]:
+    return [p for p in _walk(get_resolver().url_patterns) if not p.route.startswith(SKIP_ROUTE_PREFIXES)]
+
+
+def uncovered_patterns() -> list[str]:
+    """Named, parameterised, non-admin patterns that neither have a sample nor are known not to be pages."""
+    return sorted(
+        p.name or p.route
+        for p in patterns()
+        if p.has_args and not p.route.startswith(f"{ADMIN_NAMESPACE}/")
+        and (p.name is None or (p.name not in SAMPLES and p.name not in NOT_PAGES))
+    )
+
+
+def urls(sample: Sample) -> list[tuple[str, str]]:
+    """(name, url) of every page to open."""
+    found = []
+    for p in patterns():
+        if p.name is None or p.name in NOT_PAGES:
+            continue
+        if p.has_args:
+            if p.name in SAMPLES:
+                found.append((p.name, reverse(p.name, kwargs=SAMPLES[p.name](sample))))
+            continue
+        found.append((p.name, reverse(p.name)))
+    return found
+
+
+def client_for(persona: str, sample: Sample) -> Client:
+    client = Client()
+    if persona == "anonymous":
+        return client
+    if persona == "pending":
+        client.force_login(sample.personas.staff)
+        return client
+    user = sample.superuser if persona == "superuser" else getattr(sample.personas, persona)
+    client.force_login(user)
+    session = client.session
+    session[SESSION_2FA] = True
+    session.save()
+    return client
+
+
+@dataclass(frozen=True)
+class PageCase:
+    name: str
+    url: str
+    persona: str
+    full_page: bool  # False: an HTMX fragment
+    content: bytes = field(default=b"", repr=False, compare=False)
+    csp: str = field(default="", repr=False, compare=False)
+
+
+def pages(sample: Sample, *, every_persona: bool = False) -> list[PageCase]:
+    """Each page with the first persona that may open it (or every such persona)."""
+    clients = {persona: client_for(persona, sample) for persona in PERSONAS}
+    cases = []
+    for name, url in urls(sample):
+        tried = ONLY.get(name) or (("superuser",) if name.startswith(f"{ADMIN_NAMESPACE}:") else PERSONAS)
+        for persona in tried:
+            response = clients[persona].get(url)
+            if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+                continue
+            cases.append(PageCase(
+                name, url, persona, b"<html" in response.content[:300], response.content,
+                response.get("Content-Security-Policy", ""),
+            ))
+            if not every_persona:
+                break
+    return cases
