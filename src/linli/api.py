@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -18,6 +19,8 @@ from ninja.security.session import SessionAuth
 from linli.accounts.middleware import second_factor_pending
 from linli.accounts.services import apikey_authenticate
 from linli.core.api_schemas import Error
+
+logger = logging.getLogger("linli.api")
 
 
 class LinliSessionAuth(SessionAuth):
@@ -54,7 +57,9 @@ api = NinjaAPI(
     description="The JSON API of linli (邻里). Authenticate with a browser session or an API key "
     "(header `X-API-Key: lk_…` or `Authorization: Bearer lk_…`). Errors: "
     '`{"error": {"code", "message", "fields"}}`.',
-    auth=[LinliSessionAuth(), ApiKeyAuth(), BearerAuth()],
+    # Machine clients first: session auth checks CSRF before it authenticates, and its
+    # refusal would otherwise end authentication for a cookie-less API-key client.
+    auth=[ApiKeyAuth(), BearerAuth(), LinliSessionAuth()],
     urls_namespace="api",
 )
 
@@ -95,9 +100,19 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 403 and "csrf" in str(exc).lower():
+        return error_response(request, 403, "csrf_failed",
+                              _("会话请求缺少 CSRF 令牌：请在 X-CSRFToken 请求头中带上它，或改用 API 密钥。"))
     if exc.status_code == 400:
         return error_response(request, 400, "bad_request", _("请求内容无法解析，请发送有效的 JSON 或表单数据。"))
     return error_response(request, exc.status_code, "error", str(exc))
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Never a traceback and never HTML: log it and answer in the error shape."""
+    logger.exception("API error on %s %s", request.method, request.path)
+    return error_response(request, 500, "server_error", _("服务器内部错误，已记录，请稍后再试。"))
 
 
 @csrf_exempt

@@ -154,6 +154,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "linli.web.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "linli.core.middleware.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "linli.accounts.middleware.LoginRequiredMiddleware",

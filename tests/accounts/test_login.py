@@ -107,7 +107,7 @@ class TestTwoFactor:
         page = client.get(reverse("accounts:two_factor"))
         assert page.status_code == 200
         body = page.content.decode()
-        assert "data:image/svg+xml;base64," in body
+        assert "data:image/svg+xml;charset=utf-8," in body
         secret = page.context["secret"]
         assert re.fullmatch(r"[A-Z2-7]{32}", secret)
         assert secret in body

@@ -173,3 +173,17 @@ def test_removing_a_user_does_not_rewrite_history() -> None:
     event = AuditEvent.objects.get(action="test.by_user")
     assert event.actor_label == "leaver"
     assert audit_verify()[1] == []
+
+
+def test_events_appended_during_a_verify_are_not_called_tampering() -> None:
+    # The walk reads the chain head first; an append landing after that moment must not be
+    # reported as "removed from the end" (the system stays in use while it is verified).
+    first = [audit_record(actor=None, action="test.before", object_type="x", object_id=str(i)) for i in range(3)]
+    head_then = AuditHead(id=1, last_seq=first[-1].seq, last_hash=first[-1].hash)
+    audit_record(actor=None, action="test.during", object_type="x", object_id="late")
+    from unittest import mock
+
+    with mock.patch("linli.audit.services.AuditHead.objects.filter") as head_query:
+        head_query.return_value.first.return_value = head_then
+        checked, problems = audit_verify()
+    assert (checked, problems) == (3, [])

@@ -277,3 +277,11 @@ def test_reasons_in_the_users_language(tree: Tree) -> None:
     assert "Parent code nowhere does not exist" in reasons[0]
     assert "cannot be placed directly under" in reasons[1]
     assert reasons[2] == "The name cannot be empty."
+
+
+@pytest.mark.parametrize("households", ["3000000000", "1e20", "-1", "2.5"])
+def test_household_counts_out_of_range_are_row_errors(tree: Tree, households: str) -> None:
+    data = _csv(f"c9,s1,社区,九号社区,{households}\n")
+    report = _run(data, tree.street)
+    assert [error.row for error in report.errors] == [2]
+    assert "规划户数" in report.errors[0].message

@@ -233,7 +233,8 @@ def throttle_keys(*, identifier: str, ip: str | None) -> list[str]:
     if user is not None:
         keys = [f"user:{user.pk}"]
     else:
-        keys = ["id:" + hashlib.sha256(normalise(identifier).lower().encode()).hexdigest()[:40]]
+        # Keyed, so the table does not hold a crackable hash of whatever was typed.
+        keys = ["id:" + lookup_hash(normalise(identifier).lower())[:40]]
     if ip:
         keys.append("ip:" + ip[:100])
     return keys
@@ -252,6 +253,41 @@ def throttle_blocked(*, keys: list[str], now: datetime | None = None) -> int:
             oldest = recent[-1]
             wait = max(wait, int((oldest - _window_start(now)).total_seconds()) + 1)
     return wait
+
+
+def throttle_attempt(*, keys: list[str], now: datetime | None = None) -> tuple[int, list[int]]:
+    """Record this attempt first, then count, so concurrent attempts see each other and
+    no more than the allowed number ever reach the password (or code) check.
+
+    Returns (seconds to wait, ids of this attempt's rows). When blocked, this attempt's
+    rows are removed again, so hammering a blocked account does not extend the pause.
+    After a success, pass the ids to ``throttle_succeeded``; after a failure they stay."""
+    now = now or timezone.now()
+    own = [LoginAttempt.objects.create(key=key, at=now).pk for key in keys]
+    limit = settings.LOGIN_THROTTLE_ATTEMPTS
+    window = _window_start(now)
+    wait = 0
+    for key in keys:
+        allowed = limit * 10 if key.startswith("ip:") else limit
+        if LoginAttempt.objects.filter(key=key, at__gte=window).count() > allowed:
+            earlier = list(
+                LoginAttempt.objects.filter(key=key, at__gte=window).exclude(pk__in=own)
+                .order_by("-at").values_list("at", flat=True)[:allowed]
+            )
+            oldest = earlier[-1] if earlier else now
+            wait = max(wait, int((oldest - window).total_seconds()) + 1)
+    if wait:
+        LoginAttempt.objects.filter(pk__in=own).delete()
+        return wait, []
+    LoginAttempt.objects.filter(at__lt=now - timedelta(days=1)).delete()
+    return 0, own
+
+
+def throttle_succeeded(*, keys: list[str], attempt: list[int]) -> None:
+    """A success is not a failure: drop this attempt's rows and the account's count
+    (the address keeps its earlier failures: one good password must not reset a spray)."""
+    LoginAttempt.objects.filter(pk__in=attempt).delete()
+    throttle_clear(keys=keys)
 
 
 def throttle_fail(*, keys: list[str], now: datetime | None = None) -> None:
@@ -304,7 +340,7 @@ def apikey_revoke(*, key: ApiKey, by: User | None = None) -> ApiKey:
 
 def apikey_authenticate(raw: str) -> ApiKey | None:
     raw = raw.strip()
-    if not raw.startswith(API_KEY_PREFIX) or raw.count("_") < 2:
+    if not raw.isascii() or not raw.startswith(API_KEY_PREFIX) or raw.count("_") < 2:
         return None
     prefix = raw[len(API_KEY_PREFIX):].split("_", 1)[0]
     key = ApiKey.objects.select_related("place").filter(prefix=prefix, revoked_at__isnull=True).first()

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.accounts import services
@@ -49,16 +50,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         keys = services.throttle_keys(identifier=form.cleaned_data["identifier"], ip=_client_ip(request))
-        wait = services.throttle_blocked(keys=keys)
+        wait, attempt = services.throttle_attempt(keys=keys)
         if wait:
             form.add_error(None, _("登录失败次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": _minutes(wait)})
         else:
             user = authenticate(request, username=form.cleaned_data["identifier"], password=form.cleaned_data["password"])
             if user is None:
-                services.throttle_fail(keys=keys)
                 form.add_error(None, _("手机号/用户名或密码不正确。"))
             else:
-                services.throttle_clear(keys=keys)
+                services.throttle_succeeded(keys=keys, attempt=attempt)
                 login(request, user)
                 request.session[SESSION_2FA] = False
                 if user.language:
@@ -79,6 +79,7 @@ def _qr_data_uri(uri: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, dark="#111", light="#fff")
 
 
+@never_cache  # the enrolment page shows the secret: no cache may keep it
 @require_http_methods(["GET", "POST"])
 def two_factor_view(request: HttpRequest) -> HttpResponse:
     """Enrol (first time) or give the one-time code (every sign-in)."""
@@ -90,18 +91,17 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         keys = [f"totp:{user.pk}"]
-        wait = services.throttle_blocked(keys=keys)
+        wait, attempt = services.throttle_attempt(keys=keys)
         if wait:
             form.add_error(None, _("尝试次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": _minutes(wait)})
         else:
             code = form.cleaned_data["code"]
             ok = services.totp_confirm(user=user, code=code) if enrolling else services.totp_verify(user=user, code=code)
             if ok:
-                services.throttle_clear(keys=keys)
+                services.throttle_succeeded(keys=keys, attempt=attempt)
                 request.session.cycle_key()
                 request.session[SESSION_2FA] = True
                 return redirect(_safe_next(request))
-            services.throttle_fail(keys=keys)
             form.add_error("code", _("验证码不正确或已使用，请输入验证器应用中最新的 6 位数字。"))
     context: dict[str, object] = {"form": form, "enrolling": enrolling, "next": _safe_next(request)}
     if enrolling:

@@ -2,11 +2,13 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
 
+from linli.audit.forms import MAX_DAY, MIN_DAY
 from linli.audit.models import AuditEvent
 from linli.audit.selectors import can_read_audit, events_filtered, events_visible_to
+from linli.core.api_schemas import BoundedPageNumberPagination
 
 router = Router(tags=["audit"])
 
@@ -29,15 +31,15 @@ class EventOut(Schema):
 
 
 class EventFilter(Schema):
-    action: str = ""
-    object_type: str = ""
-    actor: str = ""
-    since: date | None = None
-    until: date | None = None
+    action: str = Field("", max_length=80)
+    object_type: str = Field("", max_length=80)
+    actor: str = Field("", max_length=150)
+    since: date | None = Field(None, ge=MIN_DAY, le=MAX_DAY)
+    until: date | None = Field(None, ge=MIN_DAY, le=MAX_DAY)
 
 
 @router.get("/events", response=list[EventOut], summary="Audit events visible to the caller, newest first")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def event_list(request: HttpRequest, filters: Query[EventFilter]) -> Any:
     principal = request.auth  # type: ignore[attr-defined]
     if not can_read_audit(principal):

@@ -82,14 +82,21 @@ class ChainProblem:
 
 
 def audit_verify(*, batch: int = 5000) -> tuple[int, list[ChainProblem]]:
-    """Walk the chain; return how many events were checked and every problem found."""
+    """Walk the chain; return how many events were checked and every problem found.
+
+    The head is read first and only events up to it are checked, so events appended
+    while the walk runs (the system stays in use) are not mistaken for tampering."""
     problems: list[ChainProblem] = []
+    head = AuditHead.objects.filter(id=1).first()
+    events = AuditEvent.objects.order_by("seq")
+    if head is not None:
+        events = events.filter(seq__lte=head.last_seq)
     expected_seq = 1
     prev_hash = GENESIS
     checked = 0
-    last_pk = 0
+    last_seq = 0
     while True:
-        rows = list(AuditEvent.objects.filter(seq__gt=last_pk).order_by("seq")[:batch])
+        rows = list(events.filter(seq__gt=last_seq)[:batch])
         if not rows:
             break
         for event in rows:
@@ -107,8 +114,7 @@ def audit_verify(*, batch: int = 5000) -> tuple[int, list[ChainProblem]]:
                 problems.append(ChainProblem(event.seq, "content altered (hash does not match)"))
             prev_hash = event.hash
             expected_seq = event.seq + 1
-            last_pk = event.seq
-    head = AuditHead.objects.filter(id=1).first()
+            last_seq = event.seq
     if head is not None:
         if head.last_seq >= expected_seq:
             problems.append(ChainProblem(expected_seq, f"entries #{expected_seq}–#{head.last_seq} removed from the end"))

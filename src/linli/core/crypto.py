@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import os
+import unicodedata
 from functools import cache
 
 from cryptography.exceptions import InvalidTag
@@ -57,8 +58,9 @@ def decrypt(token: str) -> str:
 
 
 def normalise(value: str) -> str:
-    """The canonical form that lookups hash: no spaces or dashes, upper case (ID 'x')."""
-    return "".join(value.split()).replace("-", "").upper()
+    """The canonical form that lookups hash: NFKC (full-width digits become ASCII), no
+    spaces or dashes, upper case (ID 'x')."""
+    return "".join(unicodedata.normalize("NFKC", value).split()).replace("-", "").upper()
 
 
 def lookup_hash(value: str) -> str:

@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 
 # An .xlsx is zipped XML; real workbooks unpack to a few times their size.
 MAX_UNPACK_FACTOR = 40
+# No import has more columns than this; a sheet may claim 16,384 (A1:XFD…).
+MAX_COLUMNS = 64
 
 Row = tuple[int, list[Any]]  # (row number as the spreadsheet shows it, cells)
 
@@ -86,13 +88,20 @@ def _xlsx_rows(data: bytes, max_rows: int) -> list[Row]:
     except Exception:  # openpyxl raises many kinds of error on a damaged workbook
         raise not_xlsx from None
     try:
+        sheet = book.worksheets[0]
+        # Read-only mode trusts the sheet's own <dimension>; a forged one (A1:XFD1048576)
+        # would pad every row to 16,384 cells. Measure the real extent instead.
+        sheet.reset_dimensions()
         rows: list[Row] = []
-        for number, values in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+        for number, values in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
             if number > max_rows + 1:
                 raise _too_many_rows(max_rows)
-            rows.append((number, list(values)))
+            cells = list(values)
+            while cells and cells[-1] is None:
+                cells.pop()
+            rows.append((number, cells))
         return rows
-    except UploadError:
+    except (UploadError, MemoryError):
         raise
     except Exception:  # a damaged sheet fails only when it is read
         raise not_xlsx from None

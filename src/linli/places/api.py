@@ -4,10 +4,10 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from linli.accounts.access import access_place, scope_paths
-from linli.core.api_schemas import Error
+from linli.core.api_schemas import BoundedPageNumberPagination, Error
 from linli.places import selectors
 from linli.places.access import PLACE_VIEW_ROLES
 from linli.places.models import Place, PlaceKind
@@ -73,7 +73,7 @@ def place_detail(request: HttpRequest, place_id: int) -> Any:
 
 @router.get("/{place_id}/children", response={200: list[PlaceNodeOut], 401: Error, 404: Error},
             summary="The nodes directly below one node, in tree order")
-@paginate(PageNumberPagination, page_size=100, max_page_size=500)
+@paginate(BoundedPageNumberPagination, page_size=100, max_page_size=500)
 def place_children(request: HttpRequest, place_id: int) -> Any:
     place = access_place(_principal(request), place_id, roles=PLACE_VIEW_ROLES)
     return selectors.children(place)

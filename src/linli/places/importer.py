@@ -213,11 +213,12 @@ class _Planner:
             if row.households_text:
                 try:
                     number = float(row.households_text.replace(",", ""))
-                    if not number.is_integer() or number < 0:
+                    if not number.is_integer() or not 0 <= number <= services.MAX_HOUSEHOLDS:
                         raise ValueError
                     row.households = int(number)
                 except ValueError:
-                    self.bad(row, _("规划户数须是不小于 0 的整数，而不是“%(value)s”。") % {"value": row.households_text})
+                    self.bad(row, _("规划户数须是 0 到 %(max)d 之间的整数，而不是“%(value)s”。")
+                             % {"max": services.MAX_HOUSEHOLDS, "value": row.households_text})
             row.region = services.clean_name(row.region).replace(" ", "")
             if row.code:
                 if row.code in first_seen:

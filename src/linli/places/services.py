@@ -110,9 +110,15 @@ def validate_region(region: str, parent: Place | None) -> str:
     return region
 
 
+# A planned household count beyond this is a typing slip, not a community.
+MAX_HOUSEHOLDS = 1_000_000
+
+
 def validate_households(value: int) -> int:
     if value < 0:
         raise ValidationError({"households_count": _("户数不能为负数。")})
+    if value > MAX_HOUSEHOLDS:
+        raise ValidationError({"households_count": _("户数不能超过 %(max)d。") % {"max": MAX_HOUSEHOLDS}})
     return value
 
 
