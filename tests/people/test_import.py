@@ -322,3 +322,42 @@ def test_a_title_above_the_header_and_text_marked_numbers(tree: Tree) -> None:
     report = import_file(community=tree.community, upload=upload("居民.csv", content), by=None)
     assert (report.created, report.errors) == (1, [])
     assert Resident.objects.get().id_number == ID_A
+
+
+def test_an_import_that_waited_for_another_plans_against_what_it_wrote(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two imports of one file into one community: the second, waiting on the community's
+    lock while the first commits, must see the first's residents (not add them again)."""
+    from linli.people import importer
+
+    real_lock = importer._lock_community
+    calls: list[bool] = []
+
+    def lock_after_a_concurrent_import(community: Place) -> None:
+        if not calls:
+            calls.append(True)
+            # The other import held the lock and committed while this one waited.
+            import_file(community=community, upload=upload("居民.xlsx", xlsx_bytes(GOOD)), by=None)
+        real_lock(community)
+
+    monkeypatch.setattr(importer, "_lock_community", lock_after_a_concurrent_import)
+    report = run(tree, GOOD)
+    assert (report.created, report.updated, report.unchanged, report.errors) == (0, 0, 4, [])
+    assert Resident.objects.count() == 4 and Resident.objects.filter(name="陈小小").count() == 1
+    assert Household.objects.count() == 2
+
+
+def test_the_import_event_is_written_after_the_residents(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linli.people import importer
+
+    seen: list[int] = []
+    real_record = importer.audit_record
+
+    def record(**kwargs: Any) -> Any:
+        seen.append(Resident.objects.count())
+        return real_record(**kwargs)
+
+    monkeypatch.setattr(importer, "audit_record", record)
+    run(tree, GOOD)
+    assert seen == [4]

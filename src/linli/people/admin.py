@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from linli.people.models import (
     Consent,
@@ -21,6 +22,7 @@ from linli.people.models import (
     SensitiveAccess,
     SpecialGroupTag,
 )
+from linli.people.selectors import tag_display
 
 SENSITIVE = ("id_number", "id_number_hash", "phone", "phone_hash", "health", "disability", "income_status")
 
@@ -67,10 +69,21 @@ class RelationAdmin(ReadOnlyAdmin):
 
 @admin.register(SpecialGroupTag)
 class SpecialGroupTagAdmin(ReadOnlyAdmin):
-    list_display = ("resident", "group", "label", "since", "ended_on")
-    list_filter = ("group",)
+    """Sensitive groups (disability, dibao, ...) reveal health or income: the admin, which
+    logs no reveal, shows them as "已隐藏", offers no filter by group, and no page per tag
+    (whose title would name the group)."""
+
+    list_display = ("resident", "group_shown", "label", "since", "ended_on")
+    list_display_links = None
     list_select_related = ("resident",)
     raw_id_fields = ("resident", "community")
+
+    @admin.display(description=_("群体"))
+    def group_shown(self, tag: SpecialGroupTag) -> str:
+        return tag_display(tag, revealable=False)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_view_permission(request, obj)
 
 
 @admin.register(Consent)

@@ -10,7 +10,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -19,8 +20,19 @@ from linli.accounts.models import User
 from linli.core.api_schemas import Error
 from linli.people.access import access_resident, require_registry
 from linli.people.models import REGISTRY_ROLES, Resident, ResidentStatus, SpecialGroup
-from linli.people.selectors import resident_public_view, resident_search
-from linli.people.services import REASON_MAX, REVEALABLE_FIELDS, sensitive_reveal
+from linli.people.selectors import (
+    may_filter_group,
+    may_search_numbers,
+    number_query,
+    resident_public_view,
+    resident_search,
+)
+from linli.people.services import (
+    REASON_MAX,
+    REVEALABLE_FIELDS,
+    number_search_record,
+    sensitive_reveal,
+)
 
 router = Router(tags=["people"])
 PAGE_SIZE = 50
@@ -41,7 +53,7 @@ class ResidentOut(Schema):
     household_ref: str
     address: str
     community_id: int
-    groups: list[str]
+    groups: list[str] = Field(description="Sensitive groups show as 已隐藏 unless the caller may reveal")
     id_number: str = Field(description="Masked, e.g. 110***********1234")
     phone: str = Field(description="Masked, e.g. 138****5678")
     health: str = Field(description="Whether something is recorded, not what")
@@ -54,10 +66,14 @@ class ResidentPage(Schema):
     page: int
     pages: int
     items: list[ResidentOut]
+    note: str = Field("", description="Why a search by number was run as a name search, if it was")
 
 
 class ResidentFilters(Schema):
-    q: str = Field("", max_length=60, description="A name (part), or a full phone or ID number (exact)")
+    q: str = Field(
+        "", max_length=60,
+        description="A name (part), or a full phone or ID number (exact; only for callers who may reveal, and logged)",
+    )
     place: int | None = Field(None, description="A grid or building id in scope")
     group: str = Field("", description="A special-group code")
     status: str = Field("", description="active, moved_out or deceased")
@@ -88,6 +104,8 @@ def resident_list(request: HttpRequest, filters: Query[ResidentFilters]) -> dict
     errors: dict[str, str] = {}
     if filters.group and filters.group not in SpecialGroup.values:
         errors["group"] = _("未知的特殊群体。")
+    elif filters.group and not may_filter_group(principal, filters.group):
+        errors["group"] = _("按该特殊群体筛选需要查看权限。")
     if filters.status and filters.status not in ResidentStatus.values:
         errors["status"] = _("未知的状态。")
     if errors:
@@ -96,11 +114,19 @@ def resident_list(request: HttpRequest, filters: Query[ResidentFilters]) -> dict
     residents = resident_search(principal, q=filters.q, place=place, group=filters.group, status=filters.status)
     paginator = Paginator(residents, PAGE_SIZE)
     page = paginator.get_page(filters.page)
+    hits = list(page.object_list)
+    number_field = number_query(filters.q)[0] if filters.q.strip() else ""
+    note = ""
+    if number_field and may_search_numbers(principal):
+        number_search_record(field=number_field, hits=hits, by=principal)
+    elif number_field:
+        note = _("按号码精确查找需要查看权限，已按姓名查找。")
     return {
         "count": paginator.count,
         "page": page.number,
         "pages": paginator.num_pages,
-        "items": [resident_public_view(resident) for resident in page.object_list],
+        "items": [resident_public_view(resident, principal) for resident in hits],
+        "note": note,
     }
 
 
@@ -109,8 +135,9 @@ def resident_list(request: HttpRequest, filters: Query[ResidentFilters]) -> dict
     summary="One resident in scope (masked)",
 )
 def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
-    resident = access_resident(_principal(request), resident_id)
-    return resident_public_view(resident)
+    principal = _principal(request)
+    resident = access_resident(principal, resident_id)
+    return resident_public_view(resident, principal)
 
 
 @router.post(
@@ -118,7 +145,10 @@ def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
     response={200: RevealOut, 401: Error, 403: Error, 404: Error, 422: Error},
     summary="Reveal one sensitive value (needs a reveal role; logged with the reason)",
 )
-def resident_reveal(request: HttpRequest, resident_id: int, payload: RevealIn) -> dict[str, str]:
+def resident_reveal(
+    request: HttpRequest, response: HttpResponse, resident_id: int, payload: RevealIn,
+) -> dict[str, str]:
+    patch_cache_control(response, no_store=True, private=True)
     principal = _principal(request)
     resident = access_resident(principal, resident_id)
     value = sensitive_reveal(user=principal, resident=resident, field=payload.field, reason=payload.reason)
@@ -133,4 +163,4 @@ def me(request: HttpRequest) -> dict[str, Any]:
         resident = Resident.objects.select_related("household__place").filter(user=principal).first()
     if resident is None:
         raise Http404
-    return resident_public_view(resident)
+    return resident_public_view(resident, principal)

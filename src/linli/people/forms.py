@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from linli.people.models import ResidentStatus, SpecialGroup
+from linli.people.models import SENSITIVE_GROUPS, ResidentStatus, SpecialGroup
 from linli.people.services import REASON_MAX
 from linli.people.validation import CORRECTABLE_FIELDS
 from linli.places.models import Place
@@ -21,13 +21,26 @@ class ResidentSearchForm(forms.Form):
     group = forms.ChoiceField(label=_("特殊群体"), required=False)
     status = forms.ChoiceField(label=_("状态"), required=False)
 
-    def __init__(self, *args: Any, places: list[Place], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, places: list[Place], sensitive_groups: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.sensitive_groups = sensitive_groups
         self.fields["place"].choices = [("", _("全部"))] + [  # type: ignore[attr-defined]
             (p.pk, ("\u3000" * max(0, p.depth - 3)) + p.name) for p in places
         ]
         self.fields["group"].choices = [("", _("全部")), *SpecialGroup.choices]  # type: ignore[attr-defined]
+        if not sensitive_groups:
+            # Offered only to those who may reveal; a hand-made URL gets a clear error (clean_group).
+            self.fields["group"].widget.choices = [
+                (value, label) for value, label in [("", _("全部")), *SpecialGroup.choices]
+                if value not in SENSITIVE_GROUPS
+            ]
         self.fields["status"].choices = [("", _("全部")), *ResidentStatus.choices]  # type: ignore[attr-defined]
+
+    def clean_group(self) -> str:
+        group: str = self.cleaned_data.get("group") or ""
+        if group in SENSITIVE_GROUPS and not self.sensitive_groups:
+            raise forms.ValidationError(_("按该特殊群体筛选需要查看权限。"))
+        return group
 
 
 class RevealForm(forms.Form):

@@ -6,7 +6,8 @@ Rules (issue 2, item 6):
   matched by the keyed hash of their ID number, else by (household reference, name),
   and a blank cell never overwrites a recorded value;
 - nothing is half-imported: all rows are checked before anything is written, and the
-  writes run in one transaction;
+  checks and writes run in one transaction that first locks the community's row, so
+  two imports into one community run one after the other, the second seeing the first;
 - buildings and units are found by name within the community, or created under it;
 - one audit event per run (counts), not one per row.
 
@@ -253,11 +254,17 @@ def import_rows(
             parsed.append(result)
         else:
             report.errors.append(RowError(number, "；".join(result)))
-    plan = _Plan(community)
-    good = plan.check(parsed, report)
     try:
         with transaction.atomic():
+            # One import into a community at a time: the second waits here, then plans
+            # against what the first wrote (so it cannot add the same residents again).
+            _lock_community(community)
+            plan = _Plan(community)
+            good = plan.check(parsed, report)
             plan.write(good, by, report)
+            # Last, so the audit chain's head is locked only for the end of the run. (When
+            # new nodes are needed, ``place_import`` records its own event mid-run: it has
+            # no option to leave that to its caller yet.)
             audit_record(
                 actor=by, action="people.import", obj=community,
                 after={
@@ -273,6 +280,11 @@ def import_rows(
         raise ImportFileError("；".join(exc.messages)) from None
     report.errors.sort(key=lambda error: error.row)
     return report
+
+
+def _lock_community(community: Place) -> None:
+    """Hold the community's row until the import's transaction ends."""
+    Place.objects.select_for_update().filter(pk=community.pk).values_list("pk", flat=True).get()
 
 
 def _code(base: str, taken: set[str]) -> str:

@@ -258,9 +258,12 @@ class SensitiveAccess(models.Model):
     at = models.DateTimeField(_("时间"), db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("查看人"))
     resident = models.ForeignKey(Resident, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("居民"))
-    community = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+")
+    # Null for a search by number that found nobody, or residents in several communities.
+    community = models.ForeignKey("places.Place", null=True, on_delete=models.PROTECT, related_name="+")
     # Who it was, kept even if the account goes: a username, or "apikey:<prefix>".
     actor_label = models.CharField(_("查看人"), max_length=150, blank=True)
+    # A field name, or "search:phone" / "search:id_number" for an exact search by number
+    # (``resident`` is then the one hit, or null).
     field = models.CharField(_("字段"), max_length=40)
     reason = models.CharField(_("事由"), max_length=200)
 

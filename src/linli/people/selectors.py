@@ -19,9 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.access import scope_paths
+from linli.accounts.models import REVEAL_ROLES, User
 from linli.core.crypto import lookup_hash, mask, normalise
 from linli.people.models import (
     REGISTRY_ROLES,
+    SENSITIVE_GROUPS,
     Consent,
     CorrectionRequest,
     Gender,
@@ -35,10 +37,17 @@ from linli.people.services import may_reveal
 from linli.people.validation import SENSITIVE_FIELDS
 from linli.places.models import Place, PlaceKind
 
+# Exact searches by number, logged as ``SensitiveAccess`` rows with these fields.
+SEARCH_FIELDS = {"phone": "search:phone", "id_number": "search:id_number"}
+
 
 def field_label(field: str) -> str:
     if field == "tags":
         return _("特殊群体")
+    if field == SEARCH_FIELDS["phone"]:
+        return _("按手机号查找")
+    if field == SEARCH_FIELDS["id_number"]:
+        return _("按身份证号查找")
     try:
         model_field = Resident._meta.get_field(field)
     except FieldDoesNotExist:
@@ -52,23 +61,60 @@ def open_tags_prefetch() -> Prefetch[Any]:
     )
 
 
+def number_query(q: str) -> tuple[str, str]:
+    """("phone" or "id_number", the canonical number) when ``q`` is a full phone or ID
+    number (full-width digits included), else ("", "")."""
+    compact = normalise(q.strip()).removeprefix("+86")
+    if compact.isascii():
+        if len(compact) == 11 and compact.isdigit():
+            return "phone", compact
+        if len(compact) == 18 and compact[:17].isdigit():
+            return "id_number", compact
+    return "", ""
+
+
+def reveal_paths(principal: Any) -> list[str]:
+    """Paths below which the principal may reveal sensitive values (and so find by them)."""
+    return scope_paths(principal, roles=REVEAL_ROLES)
+
+
+def may_search_numbers(principal: Any) -> bool:
+    """Exact search by phone or ID number undoes masking: only for those who may reveal."""
+    return bool(reveal_paths(principal))
+
+
+def may_filter_sensitive_groups(principal: Any) -> bool:
+    """A sensitive special group (disability, dibao, ...) is itself sensitive data."""
+    return bool(reveal_paths(principal))
+
+
+def may_filter_group(principal: Any, group: str) -> bool:
+    return group not in SENSITIVE_GROUPS or may_filter_sensitive_groups(principal)
+
+
 def resident_search(
     principal: Any, *, q: str = "", place: Place | None = None, group: str = "", status: str = "",
 ) -> ResidentQuerySet:
-    """Residents in the principal's scope, filtered; ready for a list page (tags prefetched)."""
+    """Residents in the principal's scope, filtered; ready for a list page (tags prefetched).
+
+    A full phone or ID number is matched exactly, and only below the nodes where the
+    principal may reveal; for anyone else it is a name search (which finds nobody).
+    Likewise a sensitive special group filters only residents the principal may reveal.
+    The caller logs an allowed number search (``services.number_search_record``)."""
     residents = Resident.objects.visible_to(principal)
     q = q.strip()
     if q:
-        compact = normalise(q).removeprefix("+86")
-        if len(compact) == 11 and compact.isdigit():
-            residents = residents.filter(phone_hash=lookup_hash(compact))
-        elif len(compact) == 18 and compact[:17].isdigit():
-            residents = residents.filter(id_number_hash=lookup_hash(compact))
+        kind, number = number_query(q)
+        revealable = reveal_paths(principal) if kind else []
+        if kind and revealable:
+            residents = residents.below_paths(revealable).filter(**{f"{kind}_hash": lookup_hash(number)})
         else:
             residents = residents.filter(name__icontains=q)
     if place is not None:
         residents = residents.filter(household__place__path__startswith=place.path)
     if group:
+        if group in SENSITIVE_GROUPS:
+            residents = residents.below_paths(reveal_paths(principal))
         residents = residents.in_group(group)
     if status:
         residents = residents.filter(status=status)
@@ -111,6 +157,22 @@ def _recorded(value: str) -> str:
     return _("已登记") if value else ""
 
 
+def tag_display(tag: SpecialGroupTag, *, revealable: bool) -> str:
+    """A tag's name, or "已隐藏" for a sensitive group the viewer may not reveal."""
+    if tag.group in SENSITIVE_GROUPS and not revealable:
+        return _("已隐藏")
+    return str(tag)
+
+
+def group_names(tags: list[SpecialGroupTag], *, revealable: bool) -> list[str]:
+    names: list[str] = []
+    for tag in tags:
+        name = tag_display(tag, revealable=revealable)
+        if name not in names:
+            names.append(name)
+    return names
+
+
 def _open_tags(resident: Resident) -> list[SpecialGroupTag]:
     cached = getattr(resident, "open_tags", None)
     if cached is not None:
@@ -142,8 +204,11 @@ def sensitive_items(resident: Resident, *, on: date | None = None) -> list[Maske
 
 
 def resident_public_view(resident: Resident, viewer: Any = None, *, on: date | None = None) -> dict[str, Any]:
-    """The masked view of a resident for lists and API responses."""
+    """The masked view of a resident for lists and API responses. Sensitive special
+    groups show as "已隐藏" unless ``viewer`` may reveal this resident's values."""
     on = on or timezone.localdate()
+    revealable = viewer is not None and may_reveal(viewer, resident)
+    tags = _open_tags(resident)
     minor = resident.is_sensitive_minor(on)
     hidden = _("已隐藏")
     masked = {item.field: item.display for item in sensitive_items(resident, on=on)}
@@ -162,9 +227,9 @@ def resident_public_view(resident: Resident, viewer: Any = None, *, on: date | N
         "household_ref": household.ref,
         "address": household.place.address,
         "community_id": resident.community_id,
-        "groups": [hidden] if minor and _open_tags(resident) else [str(tag) for tag in _open_tags(resident)],
+        "groups": [hidden] if minor and tags else group_names(tags, revealable=revealable),
         **{field: masked[field] for field in SENSITIVE_FIELDS},
-        "can_reveal": viewer is not None and may_reveal(viewer, resident),
+        "can_reveal": revealable,
     }
 
 
@@ -175,16 +240,35 @@ def household_members(resident: Resident) -> list[Resident]:
     )
 
 
-def relations_of(resident: Resident) -> list[tuple[str, Resident]]:
-    """(how the other is related, the other) for both directions of each relation."""
-    out: list[tuple[str, Resident]] = []
+@dataclass(frozen=True)
+class RelatedPerson:
+    relation: str
+    name: str
+    pk: int | None  # None when the other resident is outside the viewer's scope
+
+
+def relations_of(resident: Resident, viewer: Any = None) -> list[RelatedPerson]:
+    """How each related resident is related, for both directions of each relation.
+
+    With a ``viewer``, a related resident outside their registry scope shows as
+    "（辖区外居民）" (no name, no link) — unless the viewer is the resident, whose own
+    relatives these are. Without one (the resident's own download) all are named."""
+    own = viewer is None or (
+        isinstance(viewer, User) and resident.user_id is not None and resident.user_id == viewer.pk
+    )
+    paths = [] if own else scope_paths(viewer, roles=REGISTRY_ROLES)
+    out: list[RelatedPerson] = []
     for relation in Relation.objects.filter(Q(from_resident=resident) | Q(to_resident=resident)).select_related(
-        "from_resident", "to_resident"
+        "from_resident__household__place", "to_resident__household__place"
     ):
         if relation.from_resident_id == resident.pk:
-            out.append((_("本人是其%(kind)s") % {"kind": relation.get_kind_display()}, relation.to_resident))
+            kind, other = _("本人是其%(kind)s") % {"kind": relation.get_kind_display()}, relation.to_resident
         else:
-            out.append((str(relation.get_kind_display()), relation.from_resident))
+            kind, other = str(relation.get_kind_display()), relation.from_resident
+        if own or any(other.household.place.path.startswith(path) for path in paths):
+            out.append(RelatedPerson(kind, other.name, other.pk))
+        else:
+            out.append(RelatedPerson(kind, _("（辖区外居民）"), None))
     return out
 
 
@@ -216,7 +300,7 @@ def resident_export_data(resident: Resident) -> dict[str, Any]:
         "household_members": [
             {"name": member.name, "household_role": member.household_role} for member in household_members(resident)
         ],
-        "relations": [{"relation": kind, "name": other.name} for kind, other in relations_of(resident)],
+        "relations": [{"relation": other.relation, "name": other.name} for other in relations_of(resident)],
         "special_groups": [
             {"group": tag.group, "label": str(tag), "since": tag.since.isoformat() if tag.since else None,
              "ended_on": tag.ended_on.isoformat() if tag.ended_on else None}

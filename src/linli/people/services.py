@@ -6,7 +6,7 @@ readable by auditors and must not become a second copy of sensitive data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -404,6 +404,32 @@ def sensitive_reveal(*, user: Any, resident: Resident, field: str, reason: str) 
             after={"field": field, "reason": reason, "by": label},
         )
         return plain_value(resident, field)
+
+
+SEARCH_REASON = "按号码查找居民"
+
+
+def number_search_record(*, field: str, hits: Sequence[Resident], by: Any) -> SensitiveAccess:
+    """Log one allowed exact search by phone or ID number: a ``SensitiveAccess`` row
+    (``resident`` is the hit when there is exactly one) and an audit event naming the
+    field, never the number searched for."""
+    if field not in ("phone", "id_number"):
+        raise ValidationError({"field": _("该字段不能查看。")})
+    account, label = _actor(by)
+    one = hits[0] if len(hits) == 1 else None
+    communities = {hit.community_id for hit in hits}
+    community_id = communities.pop() if len(communities) == 1 else None
+    with transaction.atomic():
+        access = SensitiveAccess.objects.create(
+            at=timezone.now(), user=account, actor_label=label, resident=one, community_id=community_id,
+            field=f"search:{field}", reason=SEARCH_REASON,
+        )
+        audit_record(
+            actor=account, action="resident.search_by_number", obj=one, community_id=community_id,
+            object_type="" if one is not None else "people.resident",
+            after={"field": field, "hits": len(hits), "by": label},
+        )
+    return access
 
 
 def resident_data_export(*, resident: Resident, by: User | None) -> dict[str, Any]:

@@ -42,7 +42,12 @@ def clean_id_number(value: Any) -> str:
     text = normalise(_text(value))
     if not text:
         return ""
-    if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
+    # ``normalise`` has turned full-width digits into ASCII; anything else that
+    # ``isdigit`` accepts (other scripts' digits, superscripts) is not an ID number.
+    if (
+        len(text) != 18 or not text.isascii() or not text[:17].isdigit()
+        or not (text[17].isdigit() or text[17] == "X")
+    ):
         raise ValueError(_("身份证号应为 18 位：17 位数字加 1 位数字或 X。"))
     try:
         born = id_number_birth_date(text)
@@ -60,7 +65,7 @@ def clean_phone(value: Any) -> str:
     text = normalise(_text(value)).removeprefix("+86")
     if not text:
         return ""
-    if not (len(text) == 11 and text.isdigit() and text[0] == "1" and text[1] in "3456789"):
+    if not (len(text) == 11 and text.isascii() and text.isdigit() and text[0] == "1" and text[1] in "3456789"):
         raise ValueError(_("请输入 11 位手机号码。"))
     return text
 

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linli.accounts.access import grant_covering
@@ -48,10 +49,14 @@ from linli.people.selectors import (
     field_label,
     filter_places,
     household_members,
+    may_filter_sensitive_groups,
+    may_search_numbers,
+    number_query,
     relations_of,
     resident_public_view,
     resident_search,
     sensitive_items,
+    tag_display,
 )
 
 PAGE_SIZE = 50
@@ -80,7 +85,9 @@ def _first_error(exc: ValidationError) -> str:
 def resident_list(request: HttpRequest) -> HttpResponse:
     require_registry(request.user)
     places = filter_places(request.user)
-    form = ResidentSearchForm(request.GET or None, places=places)
+    form = ResidentSearchForm(
+        request.GET or None, places=places, sensitive_groups=may_filter_sensitive_groups(request.user)
+    )
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
@@ -91,13 +98,21 @@ def resident_list(request: HttpRequest) -> HttpResponse:
             "group": data.get("group") or "",
             "status": data.get("status") or "",
         }
+    number_field = number_query(filters["q"])[0] if filters.get("q") else ""
+    number_search = bool(number_field) and may_search_numbers(request.user)
     residents = resident_search(request.user, **filters) if not form.errors else Resident.objects.none()
     page = Paginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [resident_public_view(resident) for resident in page.object_list]
-    return render(
-        request, "people/resident_list.html", {"form": form, "page": page, "rows": rows},
-        status=400 if form.errors else 200,
-    )
+    hits = list(page.object_list)
+    if number_search and not form.errors:
+        services.number_search_record(field=number_field, hits=hits, by=request.user)
+    rows = [resident_public_view(resident, request.user) for resident in hits]
+    context = {
+        "form": form, "page": page, "rows": rows,
+        # A full number never goes into the pager's links (a number search is one page anyway).
+        "number_query": bool(number_field),
+        "number_refused": bool(number_field) and not number_search,
+    }
+    return render(request, "people/resident_list.html", context, status=400 if form.errors else 200)
 
 
 def _reveal_items(request: HttpRequest, resident: Resident, *, url_name: str, self_view: bool) -> list[MaskedField]:
@@ -114,13 +129,17 @@ def _reveal_items(request: HttpRequest, resident: Resident, *, url_name: str, se
 
 def _detail_context(request: HttpRequest, resident: Resident, items: list[MaskedField]) -> dict[str, Any]:
     members = household_members(resident)
+    revealable = services.may_reveal(request.user, resident)
+    tags = list(resident.tags.order_by("ended_on", "group"))
+    for tag in tags:
+        tag.shown = tag_display(tag, revealable=revealable)  # type: ignore[attr-defined]
     return {
         "resident": resident,
         "view": resident_public_view(resident, request.user),
         "items": items,
         "members": [resident_public_view_member(member) for member in members],
-        "relations": relations_of(resident),
-        "tags": list(resident.tags.order_by("ended_on", "group")),
+        "relations": relations_of(resident, request.user),
+        "tags": tags,
         "consents": list(Consent.objects.filter(resident=resident).order_by("-given_on", "-pk")),
         "corrections": [
             (c, field_label(c.field), correction_display(c))
@@ -176,6 +195,7 @@ def _reveal_response(
     return render(request, page, context(), status=status)
 
 
+@never_cache
 @require_POST
 def resident_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     resident = access_resident(request.user, pk)
@@ -282,6 +302,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
     return render(request, "people/my_data.html", _my_context(request, resident, items))
 
 
+@never_cache
 @require_POST
 def my_reveal(request: HttpRequest, field: str) -> HttpResponse:
     resident = _require_own(request)
@@ -292,6 +313,7 @@ def my_reveal(request: HttpRequest, field: str) -> HttpResponse:
     )
 
 
+@never_cache
 @require_GET
 def my_data_download(request: HttpRequest) -> HttpResponse:
     resident = _require_own(request)
@@ -301,7 +323,6 @@ def my_data_download(request: HttpRequest) -> HttpResponse:
         content_type="application/json; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="linli-my-data.json"'
-    response["Cache-Control"] = "no-store"
     return response
 
 

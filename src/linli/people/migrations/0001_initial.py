@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
                 ('actor_label', models.CharField(blank=True, max_length=150, verbose_name='查看人')),
                 ('field', models.CharField(max_length=40, verbose_name='字段')),
                 ('reason', models.CharField(max_length=200, verbose_name='事由')),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='places.place')),
+                ('community', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='places.place')),
                 ('resident', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='people.resident', verbose_name='居民')),
                 ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='查看人')),
             ],
