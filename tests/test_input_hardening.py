@@ -6,7 +6,12 @@ import pytest
 from django.test import Client
 
 from linli.accounts.models import LoginAttempt
-from linli.accounts.services import apikey_create, throttle_attempt, throttle_keys, throttle_succeeded
+from linli.accounts.services import (
+    apikey_create,
+    throttle_attempt,
+    throttle_keys,
+    throttle_succeeded,
+)
 from tests.conftest import Personas, Tree, login
 
 pytestmark = pytest.mark.django_db

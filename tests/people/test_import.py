@@ -361,3 +361,10 @@ def test_the_import_event_is_written_after_the_residents(tree: Tree, monkeypatch
     monkeypatch.setattr(importer, "audit_record", record)
     run(tree, GOOD)
     assert seen == [4]
+
+
+def test_one_audit_event_per_import_even_when_places_are_created(tree: Tree) -> None:
+    report = run(tree, GOOD)
+    assert report.created == 4 and report.places_created > 0
+    assert AuditEvent.objects.filter(action="people.import").count() == 1
+    assert not AuditEvent.objects.filter(action="place.import").exists()

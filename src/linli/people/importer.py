@@ -12,8 +12,8 @@ Rules (issue 2, item 6):
 - one audit event per run (counts), not one per row.
 
 New buildings, units and household nodes are made through ``places.services.place_import``
-(one bulk insert per level, one ``place.import`` event), so a run writes two audit
-events: that one and ``people.import`` with the counts.
+(one bulk insert per level) without an event of their own: the run's single
+``people.import`` event counts them.
 """
 
 from __future__ import annotations
@@ -262,9 +262,8 @@ def import_rows(
             plan = _Plan(community)
             good = plan.check(parsed, report)
             plan.write(good, by, report)
-            # Last, so the audit chain's head is locked only for the end of the run. (When
-            # new nodes are needed, ``place_import`` records its own event mid-run: it has
-            # no option to leave that to its caller yet.)
+            # Last, so the audit chain's head is locked only for the end of the run; the
+            # places this import created are counted here (``place_import(audit=False)``).
             audit_record(
                 actor=by, action="people.import", obj=community,
                 after={
@@ -478,7 +477,7 @@ class _Plan:
             parent_code = unit_codes[(row.building, row.unit)] if row.unit else building_codes[row.building]
             creates.append(NewPlace(code=code, parent_code=parent_code, kind=PlaceKind.HOUSEHOLD, name=row.room))
         if creates:
-            place_import(creates=creates, changes=[], by=by, source="people.import")
+            place_import(creates=creates, changes=[], by=by, source="people.import", audit=False)
             report.places_created = len(creates)
             by_code = {code: ref for ref, code in room_codes.items()}
             for chunk in _chunks(list(by_code)):

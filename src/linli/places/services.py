@@ -346,9 +346,14 @@ class ImportOutcome:
 
 
 def place_import(
-    *, creates: list[NewPlace], changes: list[PlaceChange], by: User | None = None, source: str = ""
+    *, creates: list[NewPlace], changes: list[PlaceChange], by: User | None = None, source: str = "",
+    audit: bool = True,
 ) -> ImportOutcome:
     """Create and update many nodes in one transaction, with one audit event.
+
+    A caller that imports places as part of a larger import passes ``audit=False`` and
+    records the outcome in its own event, written last so the audit chain is locked
+    only for the end of the transaction.
 
     ``creates`` must list parents before their children (the importer sorts them).
     Each level of the tree is one bulk insert, so a street of 3,000 households takes
@@ -362,10 +367,11 @@ def place_import(
                 outcome.updated = _apply_changes(changes)
             if creates:
                 outcome.created = _create_levels(creates)
-            audit_record(
-                actor=by, action="place.import", object_type="places.place",
-                after={"source": source, "created": outcome.created, "updated": outcome.updated},
-            )
+            if audit:
+                audit_record(
+                    actor=by, action="place.import", object_type="places.place",
+                    after={"source": source, "created": outcome.created, "updated": outcome.updated},
+                )
     except IntegrityError:
         raise ValidationError(_("导入时编码与刚刚新增的地点冲突，请重新导入。")) from None
     return outcome
