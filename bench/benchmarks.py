@@ -171,11 +171,12 @@ def people_import(generated: Generated, rows: int, bad_every: int = 200) -> dict
     bad = 0
     for i in range(rows):
         born = date(1930 + i % 80, 1 + i % 12, 1 + i % 28)
-        first17 = f"110105{born:%Y%m%d}{(i % 499) * 2 + 1:03d}"
+        # Another area code and number range than the generated street, so no row clashes with it.
+        first17 = f"650102{born:%Y%m%d}{(i % 499) * 2 + 1:03d}"
         household = i // 3
         row = [f"B{household:06d}", str(1 + household % 40), str(1 + household % 4), str(101 + household),
                f"居民{i:06d}", "", "", "户主" if i % 3 == 0 else "子女", first17 + id_check_digit(first17),
-               f"16{i:09d}", "独居老人" if i % 97 == 0 else ""]
+               f"147{i:08d}", "独居老人" if i % 97 == 0 else ""]
         if i % bad_every == bad_every - 1:
             row[9] = "12345"  # not a mobile number
             bad += 1
