@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from linli.accounts.models import ApiKey, Role, RoleAssignment, User
-from linli.accounts.services import apikey_create, user_create
+from linli.accounts.services import apikey_create, enrol_code_accept, user_create
 from linli.audit.models import AuditEvent
 from tests.conftest import PASSWORD, Personas, Tree, login
 
@@ -142,3 +144,43 @@ def test_non_staff_never_reach_the_admin(client: Client, personas: Personas) -> 
     response = login(client, personas.lead).get(reverse("admin:accounts_user_changelist"))
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_issue_enrol_code_action_shows_the_code_once(admin_client: Client, personas: Personas, admin_user: User) -> None:
+    response = admin_client.post(reverse("admin:accounts_user_changelist"), {
+        "action": "issue_enrol_code", "_selected_action": [personas.staff.pk, personas.lead.pk],
+    }, follow=True)
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    codes = {}
+    for text in shown:
+        found = re.search(r"^(\w+) 的两步验证开通码：(\d{4}-\d{4})", text)
+        if found:
+            codes[found.group(1)] = found.group(2)
+    assert set(codes) == {"staff", "lead"}
+    staff = User.objects.get(pk=personas.staff.pk)
+    assert enrol_code_accept(user=staff, code=codes["staff"])
+    assert AuditEvent.objects.filter(action="user.enrol_code_issue", object_id=str(staff.pk), actor_id=admin_user.pk).exists()
+    # Only once: the next page does not show it again, and nothing stored holds it.
+    again = admin_client.get(reverse("admin:accounts_user_changelist"))
+    assert codes["staff"] not in again.content.decode()
+    assert codes["staff"].replace("-", "") not in (staff.enrol_code_hash or "")
+
+
+def test_issue_enrol_code_action_refuses_an_enrolled_user(admin_client: Client, enrolled: User) -> None:
+    response = admin_client.post(reverse("admin:accounts_user_changelist"), {
+        "action": "issue_enrol_code", "_selected_action": [enrolled.pk],
+    }, follow=True)
+    assert any("请先重置两步验证" in str(m) for m in response.context["messages"])
+    assert User.objects.get(pk=enrolled.pk).enrol_code_hash == ""
+
+
+def test_reset_two_factor_of_staff_shows_a_fresh_code(admin_client: Client, personas: Personas) -> None:
+    User.objects.filter(pk=personas.staff.pk).update(totp_secret=SECRET, totp_confirmed_at=timezone.now())
+    response = admin_client.post(reverse("admin:accounts_user_changelist"), {
+        "action": "reset_two_factor", "_selected_action": [personas.staff.pk],
+    }, follow=True)
+    found = [re.search(r"staff 的两步验证开通码：(\d{4}-\d{4})", str(m)) for m in response.context["messages"]]
+    codes = [m.group(1) for m in found if m]
+    assert len(codes) == 1
+    assert enrol_code_accept(user=User.objects.get(pk=personas.staff.pk), code=codes[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 import pytest
@@ -14,6 +15,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from linli.accounts.middleware import SESSION_2FA
 from linli.accounts.models import User
+from linli.accounts.services import enrol_code_issue, needs_enrol_code, totp_reset
+from linli.accounts.views import SESSION_ENROL
 from tests.conftest import PASSWORD, Personas
 
 pytestmark = pytest.mark.django_db
@@ -102,8 +105,21 @@ class TestPassword:
         assert "this_is_the_login_form" not in response.content.decode()
 
 
+def give_enrol_code(client: Client, code: str, next_url: str = "") -> Any:
+    target = reverse("accounts:two_factor") + (f"?next={next_url}" if next_url else "")
+    return client.post(target, {"enrol_code": code})
+
+
 class TestTwoFactor:
     def _enrol(self, client: Client) -> str:
+        """The enrolment page, after the enrolment code when the person needs one; the secret."""
+        user = User.objects.get(pk=signed_in_as(client))
+        if needs_enrol_code(user):
+            first = client.get(reverse("accounts:two_factor"))
+            assert first.status_code == 200 and "enrol_code" in first.context["form"].fields
+            assert "data:image/svg+xml" not in first.content.decode()
+            response = give_enrol_code(client, enrol_code_issue(user=user, by=None))
+            assert response.status_code == 302
         page = client.get(reverse("accounts:two_factor"))
         assert page.status_code == 200
         body = page.content.decode()
@@ -180,7 +196,13 @@ class TestTwoFactor:
         with time_machine.travel(T0, tick=False) as clock:
             sign_in(client, "resident")
             assert client.get(reverse("accounts:profile")).status_code == 200
+            # No enrolment code: the resident chooses this, and has no staff access to protect.
+            assert not needs_enrol_code(personas.resident)
+            page = client.get(reverse("accounts:two_factor") + "?next=/accounts/profile/")
+            assert page.status_code == 200 and "code" in page.context["form"].fields
+            assert "enrol_code" not in page.context["form"].fields
             secret = self._enrol(client)
+            assert page.context["secret"] == secret
             response = client.post(reverse("accounts:two_factor") + "?next=/accounts/profile/",
                                    {"code": pyotp.TOTP(secret).now()})
             assert response["Location"] == "/accounts/profile/"
@@ -194,6 +216,164 @@ class TestTwoFactor:
         response = client.get(reverse("accounts:two_factor"))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("accounts:login"))
+
+
+class TestEnrolCode:
+    """Staff bind an authenticator only with a code an administrator issued out of band:
+    knowing the password alone must not be enough to bind one's own authenticator."""
+
+    def test_the_secret_is_not_shown_before_the_code(self, client: Client, personas: Personas) -> None:
+        enrol_code_issue(user=personas.staff, by=None)
+        sign_in(client, "staff")
+        page = client.get(reverse("accounts:two_factor"))
+        body = page.content.decode()
+        assert page.status_code == 200
+        assert "工作人员首次登录需要管理员发放的开通码（一次有效，72 小时内使用）。" in body
+        assert "secret" not in page.context and "qr" not in page.context
+        assert "data:image/svg+xml" not in body and 'data-testid="totp-secret"' not in body
+        # No secret was even made yet.
+        assert User.objects.get(pk=personas.staff.pk).totp_secret == ""
+        # A TOTP code posted without the enrolment code enrols nothing.
+        response = client.post(reverse("accounts:two_factor"), {"code": "123456"})
+        assert response.status_code == 400
+        assert "开通码不正确或已过期" in response.content.decode()
+        assert not User.objects.get(pk=personas.staff.pk).totp_secret
+
+    def test_code_then_secret_then_totp(self, client: Client, personas: Personas) -> None:
+        with time_machine.travel(T0, tick=False):
+            code = enrol_code_issue(user=personas.staff, by=None)
+            sign_in(client, "staff", next_url="/places/")
+            response = give_enrol_code(client, code.replace("-", " "), next_url="/places/")
+            assert response.status_code == 302
+            assert response["Location"] == reverse("accounts:two_factor") + "?next=%2Fplaces%2F"
+            assert client.session[SESSION_ENROL]["user"] == personas.staff.pk
+            assert code not in str(dict(client.session))
+            page = client.get(response["Location"])
+            secret = page.context["secret"]
+            assert secret in page.content.decode()
+            # A reload shows the same secret.
+            assert client.get(response["Location"]).context["secret"] == secret
+            response = client.post(response["Location"], {"code": pyotp.TOTP(secret).now()})
+            assert response.status_code == 302 and response["Location"] == "/places/"
+            user = User.objects.get(pk=personas.staff.pk)
+            assert user.has_totp and user.enrol_code_hash == "" and user.enrol_code_expires_at is None
+            assert SESSION_ENROL not in client.session
+
+    @pytest.mark.parametrize("typed", ["0000-0000", "1234", "abcd-efgh", ""])
+    def test_wrong_code_is_refused(self, client: Client, personas: Personas, typed: str) -> None:
+        code = enrol_code_issue(user=personas.staff, by=None)
+        if typed == "0000-0000" and code == typed:
+            typed = "1111-1111"
+        sign_in(client, "staff")
+        response = give_enrol_code(client, typed)
+        assert response.status_code == 400
+        assert "secret" not in response.context
+        assert SESSION_ENROL not in client.session
+        if typed:
+            assert "开通码不正确或已过期，请联系管理员重新发放。" in response.content.decode()
+
+    def test_no_code_issued_is_refused(self, client: Client, personas: Personas) -> None:
+        sign_in(client, "staff")
+        response = give_enrol_code(client, "1234-5678")
+        assert response.status_code == 400 and "开通码不正确或已过期" in response.content.decode()
+
+    def test_expired_code_is_refused(self, client: Client, personas: Personas) -> None:
+        with time_machine.travel(T0, tick=False) as clock:
+            code = enrol_code_issue(user=personas.staff, by=None)
+            clock.shift(timedelta(hours=72, seconds=1))
+            sign_in(client, "staff")
+            response = give_enrol_code(client, code)
+            assert response.status_code == 400 and "开通码不正确或已过期" in response.content.decode()
+
+    def test_code_expiring_after_acceptance_stops_the_enrolment(self, client: Client, personas: Personas) -> None:
+        with time_machine.travel(T0, tick=False) as clock:
+            code = enrol_code_issue(user=personas.staff, by=None)
+            clock.shift(timedelta(hours=72, minutes=-1))
+            sign_in(client, "staff")
+            assert give_enrol_code(client, code).status_code == 302
+            secret = client.get(reverse("accounts:two_factor")).context["secret"]
+            clock.shift(timedelta(minutes=2))
+            page = client.get(reverse("accounts:two_factor"))
+            assert "secret" not in page.context and "enrol_code" in page.context["form"].fields
+            response = client.post(reverse("accounts:two_factor"), {"code": pyotp.TOTP(secret).now()})
+            assert response.status_code == 400
+            assert not User.objects.get(pk=personas.staff.pk).has_totp
+
+    def test_a_used_code_cannot_be_used_again(self, client: Client, personas: Personas) -> None:
+        with time_machine.travel(T0, tick=False) as clock:
+            code = enrol_code_issue(user=personas.staff, by=None)
+            sign_in(client, "staff")
+            give_enrol_code(client, code)
+            secret = client.get(reverse("accounts:two_factor")).context["secret"]
+            assert client.post(reverse("accounts:two_factor"), {"code": pyotp.TOTP(secret).now()}).status_code == 302
+            client.post(reverse("accounts:logout"))
+            # The authenticator is unbound (lost phone); the old code must not bind a new one.
+            User.objects.filter(pk=personas.staff.pk).update(totp_secret="", totp_confirmed_at=None)
+            clock.shift(timedelta(minutes=1))
+            sign_in(client, "staff")
+            response = give_enrol_code(client, code)
+            assert response.status_code == 400 and "开通码不正确或已过期" in response.content.decode()
+
+    def test_a_replaced_code_stops_working(self, client: Client, personas: Personas) -> None:
+        old = enrol_code_issue(user=personas.staff, by=None)
+        sign_in(client, "staff")
+        assert give_enrol_code(client, old).status_code == 302
+        new = enrol_code_issue(user=personas.staff, by=None)
+        # The session that gave the old code is back at the code form.
+        page = client.get(reverse("accounts:two_factor"))
+        assert "secret" not in page.context and "enrol_code" in page.context["form"].fields
+        if old != new:
+            assert give_enrol_code(client, old).status_code == 400
+        assert give_enrol_code(client, new).status_code == 302
+
+    def test_acceptance_belongs_to_one_user(self, client: Client, personas: Personas) -> None:
+        code = enrol_code_issue(user=personas.staff, by=None)
+        sign_in(client, "staff")
+        give_enrol_code(client, code)
+        session = client.session
+        session[SESSION_ENROL] = {**session[SESSION_ENROL], "user": personas.lead.pk}
+        session.save()
+        page = client.get(reverse("accounts:two_factor"))
+        assert "secret" not in page.context and "enrol_code" in page.context["form"].fields
+
+    def test_a_secret_seen_before_the_code_is_not_the_one_bound(self, client: Client, personas: Personas) -> None:
+        """Someone with the password saw a secret while the account had no staff role:
+        giving the enrolment code starts afresh."""
+        User.objects.filter(pk=personas.outsider.pk).update(totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+        user = User.objects.get(pk=personas.outsider.pk)
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        code = enrol_code_issue(user=user, by=None)
+        sign_in(client, "outsider")
+        assert give_enrol_code(client, code).status_code == 302
+        assert client.get(reverse("accounts:two_factor")).context["secret"] != "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+    def test_wrong_codes_are_throttled(self, client: Client, personas: Personas) -> None:
+        with time_machine.travel(T0, tick=False) as clock:
+            code = enrol_code_issue(user=personas.staff, by=None)
+            wrong = "0000-0000" if code != "0000-0000" else "1111-1111"
+            sign_in(client, "staff")
+            for _ in range(settings.LOGIN_THROTTLE_ATTEMPTS):
+                assert give_enrol_code(client, wrong).status_code == 400
+            response = give_enrol_code(client, code)
+            assert response.status_code == 400
+            assert "尝试次数过多" in response.content.decode()
+            assert SESSION_ENROL not in client.session
+            clock.shift(timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS + 1))
+            assert give_enrol_code(client, code).status_code == 302
+
+    def test_after_a_reset_a_fresh_code_is_needed(self, client: Client, personas: Personas) -> None:
+        with time_machine.travel(T0, tick=False) as clock:
+            sign_in(client, "staff")
+            TestTwoFactor()._enrol(client)
+            client.post(reverse("accounts:logout"))
+            fresh = totp_reset(user=User.objects.get(pk=personas.staff.pk), by=personas.lead)
+            assert fresh is not None
+            clock.shift(timedelta(minutes=1))
+            sign_in(client, "staff")
+            page = client.get(reverse("accounts:two_factor"))
+            assert "secret" not in page.context and "enrol_code" in page.context["form"].fields
+            assert give_enrol_code(client, fresh).status_code == 302
 
 
 def _routes(patterns: list[URLPattern | URLResolver], prefix: str = "") -> list[str]:

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import re
+
+import pyotp
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from linli.accounts.models import LoginAttempt, Role, RoleAssignment, User
 from linli.accounts.services import (
+    ENROL_CODE_VALID,
     apikey_authenticate,
     apikey_create,
+    enrol_code_accept,
+    enrol_code_issue,
+    needs_enrol_code,
     role_grant,
     role_revoke,
     throttle_blocked,
@@ -15,12 +23,14 @@ from linli.accounts.services import (
     throttle_keys,
     totp_begin,
     totp_confirm,
+    totp_reset,
     totp_verify,
     user_create,
     user_set_phone,
     user_update,
 )
 from linli.audit.models import AuditEvent
+from linli.core.crypto import lookup_hash
 from linli.places.services import place_deactivate
 from tests.conftest import PASSWORD, Personas, Tree
 
@@ -107,9 +117,7 @@ class TestThrottle:
 
 class TestTotp:
     def test_secret_stays_while_unconfirmed(self, personas: Personas) -> None:
-        import pyotp
-
-        user = personas.staff
+        user = personas.resident  # turning it on for themselves: no enrolment code
         uri = totp_begin(user=user)
         secret = user.totp_secret
         assert secret in uri and "issuer=" in uri
@@ -118,6 +126,53 @@ class TestTotp:
         assert not totp_verify(user=user, code=pyotp.TOTP(secret).now())  # not confirmed yet
         assert totp_confirm(user=user, code=pyotp.TOTP(secret).now())
         assert User.objects.get(pk=user.pk).has_totp
+
+
+class TestEnrolCode:
+    def test_issue_keeps_only_a_keyed_hash_and_audits_no_value(self, personas: Personas) -> None:
+        lead = personas.lead
+        before = timezone.now()
+        code = enrol_code_issue(user=personas.staff, by=lead)
+        assert re.fullmatch(r"\d{4}-\d{4}", code)
+        user = User.objects.get(pk=personas.staff.pk)
+        assert user.enrol_code_hash == lookup_hash(code) and code.replace("-", "") not in user.enrol_code_hash
+        assert user.enrol_code_expires_at is not None
+        assert before + ENROL_CODE_VALID <= user.enrol_code_expires_at <= timezone.now() + ENROL_CODE_VALID
+        event = AuditEvent.objects.get(action="user.enrol_code_issue", object_id=str(user.pk))
+        assert event.actor_id == lead.pk
+        assert code not in str(event.after) and code.replace("-", "") not in str(event.after)
+
+    def test_staff_need_a_code_residents_do_not(self, personas: Personas) -> None:
+        assert needs_enrol_code(personas.staff) and needs_enrol_code(personas.auditor)
+        assert not needs_enrol_code(personas.resident) and not needs_enrol_code(personas.outsider)
+        outsider = personas.outsider
+        outsider.is_staff = True
+        assert needs_enrol_code(outsider)
+
+    def test_confirm_needs_the_accepted_code_and_uses_it_up(self, personas: Personas) -> None:
+        staff = personas.staff
+        totp_begin(user=staff)
+        assert not totp_confirm(user=staff, code=pyotp.TOTP(staff.totp_secret).now())
+        code = enrol_code_issue(user=staff, by=None)
+        assert enrol_code_accept(user=staff, code="0000-000") is None
+        token = enrol_code_accept(user=staff, code=code)
+        assert token
+        assert not totp_confirm(user=staff, code=pyotp.TOTP(staff.totp_secret).now(), enrol_token="x" * 64)
+        assert totp_confirm(user=staff, code=pyotp.TOTP(staff.totp_secret).now(), enrol_token=token)
+        user = User.objects.get(pk=staff.pk)
+        assert user.has_totp and user.enrol_code_hash == "" and user.enrol_code_expires_at is None
+        assert enrol_code_accept(user=user, code=code) is None
+        with pytest.raises(ValidationError):
+            enrol_code_issue(user=user, by=None)
+
+    def test_reset_gives_staff_a_fresh_code(self, personas: Personas) -> None:
+        for user in (personas.staff, personas.resident):
+            User.objects.filter(pk=user.pk).update(totp_secret=pyotp.random_base32(), totp_confirmed_at=timezone.now())
+        staff = User.objects.get(pk=personas.staff.pk)
+        code = totp_reset(user=staff, by=personas.lead)
+        assert code is not None and enrol_code_accept(user=User.objects.get(pk=staff.pk), code=code)
+        assert totp_reset(user=User.objects.get(pk=personas.resident.pk), by=personas.lead) is None
+        assert User.objects.get(pk=personas.resident.pk).enrol_code_hash == ""
 
 
 def test_apikey_authenticate(tree: Tree) -> None:

@@ -9,6 +9,7 @@ import pyotp
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from linli.accounts.services import enrol_code_issue
 from tests.browser.conftest import Watch, new_context, screenshot
 from tests.conftest import PASSWORD, Personas
 
@@ -42,11 +43,23 @@ def test_wrong_password_says_so_in_words(page: Page, personas: Personas) -> None
 def test_staff_enrol_two_factor_then_verify_at_the_next_sign_in(
     page: Page, context: BrowserContext, personas: Personas, browser: Any, live_server: Any, watch: Watch
 ) -> None:
+    # The administrator issues an enrolment code and hands it over out of band.
+    enrol_code = enrol_code_issue(user=personas.staff, by=None)
     fill_sign_in(page, "staff")
     expect(page.get_by_role("heading", level=1)).to_have_text("两步验证")
     # Until the code is given, nothing else opens.
     page.goto("/places/")
     expect(page.get_by_role("heading", level=1)).to_have_text("两步验证")
+    # The password alone shows no secret: first the enrolment code.
+    expect(page.get_by_text("工作人员首次登录需要管理员发放的开通码")).to_be_visible()
+    expect(page.get_by_test_id("totp-secret")).to_have_count(0)
+    expect(page.get_by_role("img", name="验证器二维码")).to_have_count(0)
+    page.get_by_role("textbox", name="开通码").fill("0000-0000" if enrol_code != "0000-0000" else "1111-1111")
+    page.get_by_role("button", name="下一步").click()
+    expect(page.get_by_role("alert")).to_contain_text("开通码不正确或已过期")
+    expect(page.get_by_test_id("totp-secret")).to_have_count(0)
+    page.get_by_role("textbox", name="开通码").fill(enrol_code)
+    page.get_by_role("button", name="下一步").click()
     qr = page.get_by_role("img", name="验证器二维码")
     expect(qr).to_be_visible()
     assert qr.evaluate("(img) => img.complete && img.naturalWidth > 0"), "the QR code does not display"

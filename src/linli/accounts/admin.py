@@ -81,7 +81,7 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "is_staff", "is_superuser"]
     search_fields = ["username", "display_name", "email"]
     ordering = ["username"]
-    actions = ["reset_two_factor"]
+    actions = ["issue_enrol_code", "reset_two_factor"]
     change_readonly = ("username", "masked_phone", "two_factor", "is_superuser", "last_login", "date_joined")
 
     def get_form(self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs: Any) -> Any:
@@ -141,11 +141,37 @@ class UserAdmin(admin.ModelAdmin):
         else:
             self._save_add(request, obj, form)
 
+    def _show_codes(self, request: HttpRequest, codes: list[tuple[User, str]]) -> None:
+        # Shown this once: only a hash is kept.
+        for user, code in codes:
+            self.message_user(
+                request,
+                _("%(user)s 的两步验证开通码：%(code)s（一次有效，72 小时内使用；请当面或电话告知本人，此处只显示一次）")
+                % {"user": user.username, "code": code},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("发放两步验证开通码"))
+    def issue_enrol_code(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        by: User = request.user  # type: ignore[assignment]
+        codes: list[tuple[User, str]] = []
+        for user in queryset.order_by("username"):
+            try:
+                codes.append((user, services.enrol_code_issue(user=user, by=by)))
+            except ValidationError as exc:
+                self.message_user(request, f"{user.username}: {'; '.join(exc.messages)}", messages.ERROR)
+        self._show_codes(request, codes)
+
     @admin.action(description=_("重置两步验证（下次登录重新绑定）"))
     def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
-            services.totp_reset(user=user, by=request.user)  # type: ignore[arg-type]
+        by: User = request.user  # type: ignore[assignment]
+        codes: list[tuple[User, str]] = []
+        for user in queryset.order_by("username"):
+            code = services.totp_reset(user=user, by=by)
+            if code:
+                codes.append((user, code))
         self.message_user(request, _("已重置所选用户的两步验证。"), messages.SUCCESS)
+        self._show_codes(request, codes)
 
 
 class RoleAssignmentAddForm(forms.ModelForm):

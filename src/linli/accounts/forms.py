@@ -31,6 +31,16 @@ class CodeForm(forms.Form):
         return code
 
 
+class EnrolCodeForm(forms.Form):
+    """The one-time enrolment code an administrator issued (staff, first sign-in)."""
+
+    enrol_code = forms.CharField(
+        label=_("开通码"), max_length=20,
+        help_text=_("8 位数字，如 1234-5678。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "autofocus": True}),
+    )
+
+
 class PhoneForm(forms.Form):
     """A new sign-in phone number; the current password confirms it is the owner."""
 

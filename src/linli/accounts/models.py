@@ -37,6 +37,10 @@ class User(AbstractUser):
     totp_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last accepted time step, so one code cannot be used twice.
     totp_last_step = models.BigIntegerField(default=0, editable=False)
+    # A staff member's first enrolment needs a one-time code issued out of band by an
+    # administrator: only its keyed hash is kept, and it expires.
+    enrol_code_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    enrol_code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects: UserManager[User] = UserManager()  # type: ignore[assignment,misc]
 

@@ -24,6 +24,9 @@ from linli.core.crypto import lookup_hash, normalise
 from linli.places.models import Place
 
 TOTP_ISSUER = "linli 邻里"
+# Enrolment codes: 8 digits, shown as 1234-5678, usable once within 72 hours.
+ENROL_CODE_DIGITS = 8
+ENROL_CODE_VALID = timedelta(hours=72)
 
 
 def _phone_fields(phone: str) -> tuple[str, str | None]:
@@ -198,11 +201,86 @@ def _totp_accept(user: User, code: str, at: float | None = None) -> bool:
     return False
 
 
-def totp_confirm(*, user: User, code: str) -> bool:
+def needs_enrol_code(user: User) -> bool:
+    """Whether binding an authenticator needs an enrolment code issued out of band:
+    yes for anyone who must give a second factor (staff roles, admin users) and has
+    not enrolled, so a password alone can never bind someone else's authenticator.
+    A resident who turns two-factor on for themselves needs none."""
+    return not user.has_totp and user.needs_second_factor()
+
+
+def _enrol_code_new() -> str:
+    digits = f"{secrets.randbelow(10**ENROL_CODE_DIGITS):0{ENROL_CODE_DIGITS}d}"
+    return f"{digits[:4]}-{digits[4:]}"
+
+
+def enrol_code_issue(*, user: User, by: User | None) -> str:
+    """A new one-time enrolment code for ``user`` (any earlier one stops working),
+    valid for ENROL_CODE_VALID. Only its keyed hash is kept: the caller shows it once."""
+    if user.has_totp:
+        raise ValidationError(_("该用户已绑定验证器应用；如需重新绑定，请先重置两步验证。"))
+    code = _enrol_code_new()
+    with transaction.atomic():
+        user.enrol_code_hash = lookup_hash(code)
+        user.enrol_code_expires_at = timezone.now() + ENROL_CODE_VALID
+        user.save(update_fields=["enrol_code_hash", "enrol_code_expires_at"])
+        audit_record(actor=by, action="user.enrol_code_issue", obj=user,
+                     after={"expires_at": user.enrol_code_expires_at})
+    return code
+
+
+def _enrol_token_valid(user: User, token: str) -> bool:
+    return (
+        bool(token) and bool(user.enrol_code_hash)
+        and user.enrol_code_expires_at is not None and user.enrol_code_expires_at > timezone.now()
+        and hmac.compare_digest(user.enrol_code_hash, token)
+    )
+
+
+def enrol_token_valid(*, user: User, token: str) -> bool:
+    """Whether a token from ``enrol_code_accept`` still stands (the code has not been
+    used, replaced or expired since)."""
+    return _enrol_token_valid(user, token)
+
+
+def enrol_code_accept(*, user: User, code: str) -> str | None:
+    """Check an enrolment code typed by the person. When it holds, enrolment starts
+    afresh (a new secret, so nothing shown before the code was given can be bound)
+    and a token is returned for the session: ``totp_confirm`` takes it as proof. The
+    code itself is used up only when enrolment completes."""
+    code = normalise(code or "")
+    if not (code.isascii() and code.isdigit() and len(code) == ENROL_CODE_DIGITS):
+        return None
+    token = lookup_hash(code)
+    if not _enrol_token_valid(user, token):
+        return None
+    with transaction.atomic():
+        user.totp_secret = pyotp.random_base32()
+        user.totp_confirmed_at = None
+        user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    return token
+
+
+def totp_confirm(*, user: User, code: str, enrol_token: str = "") -> bool:
+    """Finish enrolment with the first code from the authenticator. Whoever needs an
+    enrolment code (``needs_enrol_code``) must also bring the token of an accepted,
+    unexpired one; success uses it up."""
+    needs_code = needs_enrol_code(user)
+    if needs_code and not _enrol_token_valid(user, enrol_token):
+        return False
     if not _totp_accept(user, code):
         return False
+    now = timezone.now()
     with transaction.atomic():
-        user.totp_confirmed_at = timezone.now()
+        if needs_code:
+            # Conditional, so two sessions racing with the same code cannot both enrol.
+            used = User.objects.filter(
+                pk=user.pk, enrol_code_hash=enrol_token, enrol_code_expires_at__gt=now
+            ).update(enrol_code_hash="", enrol_code_expires_at=None)
+            if not used:
+                return False
+            user.enrol_code_hash, user.enrol_code_expires_at = "", None
+        user.totp_confirmed_at = now
         user.save(update_fields=["totp_confirmed_at"])
         audit_record(actor=user, action="user.2fa_enrolled", obj=user)
     return True
@@ -212,12 +290,16 @@ def totp_verify(*, user: User, code: str, at: float | None = None) -> bool:
     return user.has_totp and _totp_accept(user, code, at)
 
 
-def totp_reset(*, user: User, by: User) -> None:
+def totp_reset(*, user: User, by: User) -> str | None:
+    """Unbind the authenticator. Someone who must give a second factor gets a fresh
+    enrolment code, returned for the administrator to hand over (shown once)."""
     with transaction.atomic():
         user.totp_secret = ""
         user.totp_confirmed_at = None
-        user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+        user.enrol_code_hash, user.enrol_code_expires_at = "", None
+        user.save(update_fields=["totp_secret", "totp_confirmed_at", "enrol_code_hash", "enrol_code_expires_at"])
         audit_record(actor=by, action="user.2fa_reset", obj=user)
+        return enrol_code_issue(user=user, by=by) if needs_enrol_code(user) else None
 
 
 # Sign-in throttling -----------------------------------------------------------------

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -9,13 +11,14 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.accounts import services
-from linli.accounts.forms import CodeForm, LoginForm, PhoneForm
+from linli.accounts.forms import CodeForm, EnrolCodeForm, LoginForm, PhoneForm
 from linli.accounts.middleware import SESSION_2FA
 from linli.accounts.models import RoleAssignment, User
 from linli.core.crypto import mask
@@ -79,6 +82,46 @@ def _qr_data_uri(uri: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, dark="#111", light="#fff")
 
 
+# "The enrolment code was accepted for user X in this session": {"user": pk, "token": ...}.
+SESSION_ENROL = "linli_enrol"
+
+
+def _enrol_code_accepted(request: HttpRequest, user: User) -> str | None:
+    """The token of an enrolment code this session has given for ``user``, while it
+    still stands (not used, replaced or expired since)."""
+    held = request.session.get(SESSION_ENROL)
+    if not isinstance(held, dict) or held.get("user") != user.pk:
+        return None
+    token = str(held.get("token") or "")
+    return token if services.enrol_token_valid(user=user, token=token) else None
+
+
+def _enrol_code_step(request: HttpRequest, user: User) -> HttpResponse:
+    """Staff, first sign-in: the enrolment code an administrator issued comes before
+    any QR code or secret is shown."""
+    wrong = _("开通码不正确或已过期，请联系管理员重新发放。")
+    posted = request.method == "POST"
+    form = EnrolCodeForm(request.POST if posted else None)
+    if posted and "enrol_code" not in request.POST:
+        # The authenticator's code, posted after this session's enrolment code stopped working.
+        form.is_valid()
+        form.add_error(None, wrong)
+    elif posted and form.is_valid():
+        keys = [f"enrol:{user.pk}"]
+        wait, attempt = services.throttle_attempt(keys=keys)
+        if wait:
+            form.add_error(None, _("尝试次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": _minutes(wait)})
+        else:
+            token = services.enrol_code_accept(user=user, code=form.cleaned_data["enrol_code"])
+            if token:
+                services.throttle_succeeded(keys=keys, attempt=attempt)
+                request.session[SESSION_ENROL] = {"user": user.pk, "token": token}
+                return redirect(reverse("accounts:two_factor") + "?" + urlencode({"next": _safe_next(request)}))
+            form.add_error("enrol_code", wrong)
+    context = {"form": form, "enrol_code_step": True, "enrolling": True, "next": _safe_next(request)}
+    return render(request, "accounts/two_factor.html", context, status=400 if posted else 200)
+
+
 @never_cache  # the enrolment page shows the secret: no cache may keep it
 @require_http_methods(["GET", "POST"])
 def two_factor_view(request: HttpRequest) -> HttpResponse:
@@ -88,6 +131,12 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
     if request.session.get(SESSION_2FA) and user.has_totp:
         return redirect(_safe_next(request))
     enrolling = not user.has_totp
+    enrol_token = ""
+    if enrolling and services.needs_enrol_code(user):
+        accepted = _enrol_code_accepted(request, user)
+        if accepted is None:
+            return _enrol_code_step(request, user)
+        enrol_token = accepted
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         keys = [f"totp:{user.pk}"]
@@ -96,10 +145,14 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("尝试次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": _minutes(wait)})
         else:
             code = form.cleaned_data["code"]
-            ok = services.totp_confirm(user=user, code=code) if enrolling else services.totp_verify(user=user, code=code)
+            if enrolling:
+                ok = services.totp_confirm(user=user, code=code, enrol_token=enrol_token)
+            else:
+                ok = services.totp_verify(user=user, code=code)
             if ok:
                 services.throttle_succeeded(keys=keys, attempt=attempt)
                 request.session.cycle_key()
+                request.session.pop(SESSION_ENROL, None)
                 request.session[SESSION_2FA] = True
                 return redirect(_safe_next(request))
             form.add_error("code", _("验证码不正确或已使用，请输入验证器应用中最新的 6 位数字。"))
