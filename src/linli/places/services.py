@@ -63,7 +63,7 @@ def _address(parent: Place | None, kind: str, name: str, region: str = "") -> st
     return f"{base}{address_part(kind, name)}"[:ADDRESS_MAX]
 
 
-def _placeholder_path() -> str:
+def _provisional_path() -> str:
     # Unique and never a real path (real paths are base-36 digits only).
     return "~" + uuid.uuid4().hex[: SEGMENT * 2]
 
@@ -158,7 +158,7 @@ def place_create(
             place = Place(
                 parent=parent,
                 depth=(parent.depth + 1) if parent else 0,
-                path=_placeholder_path(),
+                path=_provisional_path(),
                 address=_address(parent, cleaned["kind"], cleaned["name"], cleaned["region"]),
                 **cleaned,
             )
@@ -432,7 +432,7 @@ def _create_levels(creates: list[NewPlace]) -> list[str]:
             nodes.append(Place(
                 parent=parent, kind=item.kind, name=name, code=validate_code(item.code),
                 households_count=validate_households(item.households_count), region=region,
-                depth=(parent.depth + 1) if parent else 0, path=_placeholder_path(),
+                depth=(parent.depth + 1) if parent else 0, path=_provisional_path(),
                 address=_address(parent, item.kind, name, region),
             ))
         Place.objects.bulk_create(nodes, batch_size=500)
