@@ -99,3 +99,27 @@ def test_phone_is_stored_sealed(client: Client, personas: Personas) -> None:
         cursor.execute("SELECT phone FROM accounts_user WHERE id = %s", [personas.resident.pk])
         (stored,) = cursor.fetchone()
     assert "13800138000" not in stored
+
+
+def test_current_password_guesses_are_throttled(client, personas, settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import PASSWORD, login
+
+    settings.LOGIN_THROTTLE_ATTEMPTS = 2
+    login(client, personas.resident)
+    for _ in range(2):
+        response = client.post("/accounts/profile/", {"form": "phone", "phone": "", "current_password": "wrong"})
+        assert "当前密码不正确" in response.content.decode()
+    response = client.post("/accounts/profile/", {"form": "phone", "phone": "", "current_password": PASSWORD})
+    body = response.content.decode()
+    assert "尝试次数过多" in body and "手机号已" not in body
+    personas.resident.refresh_from_db()
+    assert personas.resident.phone == "13800138000"  # nothing changed while blocked
+
+
+def test_a_bad_phone_with_the_right_password_is_not_a_guess(client, personas, settings) -> None:  # type: ignore[no-untyped-def]
+    from linli.accounts.models import LoginAttempt
+    from tests.conftest import PASSWORD, login
+
+    login(client, personas.resident)
+    client.post("/accounts/profile/", {"form": "phone", "phone": "123", "current_password": PASSWORD})
+    assert not LoginAttempt.objects.filter(key=f"pw:{personas.resident.pk}").exists()

@@ -168,8 +168,22 @@ def profile_view(request: HttpRequest) -> HttpResponse:
     """My account: password, sign-in phone, roles and scopes, two-factor status."""
     user: User = request.user  # type: ignore[assignment]
     which = request.POST.get("form") if request.method == "POST" else None
+    # Both forms check the current password: guesses there are throttled like sign-ins,
+    # so a borrowed session cannot be used to find the password.
+    keys = [f"pw:{user.pk}"]
+    attempt: list[int] = []
+    if which in ("password", "phone"):
+        wait, attempt = services.throttle_attempt(keys=keys)
+        if wait:
+            messages.error(request, _("尝试次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": _minutes(wait)})
+            which = None
     password_form = PasswordChangeForm(user, request.POST if which == "password" else None)
     phone_form = PhoneForm(request.POST if which == "phone" else None, user=user)
+    bound = password_form if which == "password" else phone_form if which == "phone" else None
+    if bound is not None and not bound.is_valid() and not ({"old_password", "current_password"} & set(bound.errors)):
+        services.throttle_succeeded(keys=[], attempt=attempt)  # not a password guess: does not count
+    elif bound is not None and bound.is_valid():
+        services.throttle_succeeded(keys=keys, attempt=attempt)
     if which == "password" and password_form.is_valid():
         services.user_set_password(user=user, password=password_form.cleaned_data["new_password1"], by=user)
         # Keep this session (and its second factor) signed in; other sessions end.
