@@ -155,6 +155,8 @@ def place_create(
     )
     try:
         with transaction.atomic():
+            if parent is not None:
+                parent = _lock_for_child(parent)
             place = Place(
                 parent=parent,
                 depth=(parent.depth + 1) if parent else 0,
@@ -250,6 +252,16 @@ def validate_move(place: Place, parent: Place) -> None:
         parent.community_id != place.community_id
     ):
         raise ValidationError({"parent": _("社区以下的地点只能在本社区内移动。")})
+
+
+def _lock_for_child(parent: Place) -> Place:
+    """Lock the parent's ancestor chain (as the caller saw it) and return the parent as
+    it is now. A concurrent move of any ancestor locks that ancestor first, so a new
+    child is either created before the move (and moved with the subtree) or after it
+    (under the parent's new path), never with a stale prefix."""
+    chain = [*parent.ancestor_ids(), parent.pk]
+    list(Place.objects.select_for_update().filter(pk__in=chain).order_by("pk").values_list("pk", flat=True))
+    return Place.objects.get(pk=parent.pk)
 
 
 def place_move(*, place: Place, parent: Place, by: User | None = None) -> Place:
