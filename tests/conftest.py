@@ -97,6 +97,17 @@ def personas(tree: Tree) -> Personas:
     )
 
 
+@pytest.fixture
+def admin_user(db: None) -> User:
+    """A superuser (linli's, made through the service; replaces pytest-django's)."""
+    return user_create(username="root", password=PASSWORD, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client: Client, admin_user: User) -> Client:
+    return login(client, admin_user)
+
+
 def login(client: Client, user: User) -> Client:
     """Sign in as ``user`` with the second factor already given."""
     client.force_login(user)

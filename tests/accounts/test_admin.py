@@ -8,22 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from linli.accounts.models import ApiKey, Role, RoleAssignment, User
-from linli.accounts.services import apikey_create, enrol_code_accept, user_create
+from linli.accounts.services import apikey_create, enrol_code_accept
 from linli.audit.models import AuditEvent
 from tests.conftest import PASSWORD, Personas, Tree, login
 
 pytestmark = pytest.mark.django_db
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
-
-@pytest.fixture
-def admin_user(db: None) -> User:
-    return user_create(username="root", password=PASSWORD, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client: Client, admin_user: User) -> Client:
-    return login(client, admin_user)
 
 
 @pytest.fixture

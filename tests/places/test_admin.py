@@ -5,22 +5,12 @@ from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.models import User
-from linli.accounts.services import user_create
 from linli.audit.models import AuditEvent
 from linli.places.models import Place, PlaceKind
-from tests.conftest import PASSWORD, Tree, login
+from tests.conftest import Tree
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def admin_user(db: None) -> User:
-    return user_create(username="root", password=PASSWORD, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client: Client, admin_user: User) -> Client:
-    return login(client, admin_user)
 
 
 def test_changelist_search_and_filter(admin_client: Client, tree: Tree) -> None:
