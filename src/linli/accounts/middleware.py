@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 SESSION_2FA = "linli_2fa"
 # What a signed-in user who still owes a second factor may reach.
-_OPEN_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/static/", "/i18n/", "/healthz", "/prefs/")
+_OPEN_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/static/", "/healthz", "/prefs/")
 
 
 def second_factor_pending(request: HttpRequest) -> bool:
