@@ -12,53 +12,42 @@ sign-in) and ``401`` (API without credentials).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from linli.accounts.models import Role, User
+from linli.accounts.models import Organisation, OrganisationKind, Role, User
 from linli.accounts.services import role_grant, user_create
 from linli.api import api
-from linli.audit.models import AuditEvent
 from linli.audit.services import audit_record
 from linli.people import services as people
-from linli.people.models import ConsentBasis, CorrectionRequest, Resident
+from linli.people.models import ConsentBasis
+from linli.requests.intake import request_submit
+from linli.requests.models import Category, Channel
+from linli.requests.services import request_accept, request_dispatch
 from tests.conftest import PASSWORD, Personas, Tree, login
-
-ALL = ("anonymous", "resident", "other_resident", "grid_worker", "staff", "lead", "street_supervisor",
-       "auditor", "partner", "outsider", "outside_staff", "superuser")
-SIGNED_IN = frozenset(ALL) - {"anonymous"}
-REGISTRY_READERS = frozenset({"grid_worker", "staff", "lead", "street_supervisor", "auditor"})
-REGISTRY_WRITERS = frozenset({"grid_worker", "staff", "lead", "street_supervisor"})
-AUDIT_READERS = frozenset({"lead", "street_supervisor", "auditor", "superuser"})
-# Partners handle what is dispatched to them; the place tree and the registry are not theirs.
-PLACE_READERS = frozenset({"grid_worker", "staff", "lead", "street_supervisor", "auditor"})
-REVEALERS = frozenset({"grid_worker", "staff", "lead"})  # auditors and the street level read masked values only
-
-
-@dataclass
-class World:
-    tree: Tree
-    personas: Personas
-    superuser: User
-    resident_inside: Resident  # personas.resident's own record, in tree.household
-    resident_other: Resident  # in tree.other_household (same unit)
-    resident_far: Resident  # in the other community
-    correction_inside: CorrectionRequest
-    correction_far: CorrectionRequest
-    consent_own: int
-    event_inside: AuditEvent
-    event_far: AuditEvent
-
-    def user(self, persona: str) -> User | None:
-        if persona == "anonymous":
-            return None
-        if persona == "superuser":
-            return self.superuser
-        return getattr(self.personas, persona)
+from tests.matrix_base import (
+    ALL,
+    AUDIT_READERS,
+    PLACE_READERS,
+    REGISTRY_READERS,
+    REVEALERS,
+    Rule,
+    World,
+    _pk,
+    everyone,
+    only,
+    signed_in,
+)
+from tests.matrix_rules import (
+    extra_api_names,
+    extra_api_outside,
+    extra_api_rules,
+    extra_outside,
+    extra_rules,
+)
 
 
 @pytest.fixture
@@ -73,6 +62,18 @@ def world(tree: Tree, personas: Personas) -> World:
     other = people.resident_create(household=hh_other, name="李四", by=None, phone="13900000002",
                                    user=personas.other_resident)
     far = people.resident_create(household=hh_far, name="王五", by=None, phone="13900000003")
+    organisation = Organisation.objects.create(name="安居物业", kind=OrganisationKind.PROPERTY_MANAGER,
+                                               place=tree.community)
+    User.objects.filter(pk=personas.partner.pk).update(organisation=organisation)
+    personas.partner.organisation = organisation
+    repairs = Category.objects.get(code="repairs")
+    request_inside = request_submit(by=personas.resident, category=repairs, place=tree.household, title="楼道灯坏了",
+                                    description="5 层楼道灯不亮", channel=Channel.WEB, attributes={"facility": "light"})
+    request_inside = request_accept(request=request_inside, by=personas.staff)
+    request_inside = request_dispatch(request=request_inside, by=personas.staff, organisation=organisation)
+    request_far = request_submit(by=personas.outside_staff, category=repairs, place=tree.far_household,
+                                 title="井盖松动", description="1号楼前井盖松动", channel=Channel.PHONE,
+                                 contact_name="王先生", attributes={"facility": "other"})
     consent = people.consent_give(resident=inside, purpose="社区服务联系", basis=ConsentBasis.CONSENT, by=None)
     return World(
         tree=tree, personas=personas, superuser=superuser,
@@ -82,47 +83,10 @@ def world(tree: Tree, personas: Personas) -> World:
         consent_own=consent.pk,
         event_inside=audit_record(actor=None, action="matrix.inside", obj=tree.household),
         event_far=audit_record(actor=None, action="matrix.far", obj=tree.far_household),
+        organisation=organisation,
+        request_inside=request_inside,
+        request_far=request_far,
     )
-
-
-@dataclass(frozen=True)
-class Rule:
-    """``expect`` maps persona → answer; personas not named get ``default``."""
-
-    method: str = "get"
-    kwargs: Callable[[World], dict[str, Any]] = lambda w: {}
-    # A valid body, so that a refusal can only come from access control.
-    data: dict[str, Any] = field(default_factory=dict)
-    expect: dict[str, str] = field(default_factory=dict)
-    default: str = "404"
-
-    def answer(self, persona: str) -> str:
-        return self.expect.get(persona, self.default)
-
-
-def everyone(answer: str = "ok", **overrides: str) -> dict[str, str]:
-    return {p: overrides.get(p, answer) for p in ALL}
-
-
-def only(personas: frozenset[str] | set[str], *, anonymous: str = "login", **overrides: str) -> dict[str, str]:
-    expect = {p: "ok" for p in personas}
-    expect["anonymous"] = anonymous
-    expect.update(overrides)
-    return expect
-
-
-def signed_in(**overrides: str) -> dict[str, str]:
-    return only(SIGNED_IN, **overrides)
-
-
-def _pk(attr: str) -> Callable[[World], dict[str, Any]]:
-    def kwargs(w: World) -> dict[str, Any]:
-        obj: Any = w
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        return {"pk": obj.pk}
-
-    return kwargs
 
 
 # HTML routes ---------------------------------------------------------------------------
@@ -197,6 +161,11 @@ API_OUTSIDE: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("post", "/api/v1/people/residents/{resident_id}/reveal"): lambda w: {"resident_id": w.resident_far.pk},
     ("get", "/api/v1/audit/events/{seq}"): lambda w: {"seq": w.event_far.seq},
 }
+RULES.update(extra_rules())
+OUTSIDE.update(extra_outside())
+API_RULES.update(extra_api_rules())
+API_OUTSIDE.update(extra_api_outside())
+
 # Routes the matrix does not drive, each with the reason.
 NOT_IN_MATRIX = {
     "api:openapi-json": "public API description (tested in tests/core/test_api.py)",
@@ -237,7 +206,7 @@ def test_every_route_has_a_rule() -> None:
     api_names = {name for name in _html_routes() if name.startswith("api:")}
     assert api_names - {f"api:{n}" for n in ("me", "place_roots", "place_detail", "place_children", "resident_list",
                                               "resident_detail", "resident_reveal", "event_list", "event_detail")} \
-        <= NOT_IN_MATRIX.keys()
+        - extra_api_names() <= NOT_IN_MATRIX.keys()
 
 
 def _client_for(world: World, persona: str) -> Client:

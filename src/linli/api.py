@@ -142,12 +142,16 @@ def me(request: HttpRequest) -> dict[str, Any]:
 def register_routers() -> None:
     """Each domain app contributes a router; imported here so URL loading stays lazy."""
     from linli.audit.api import router as audit_router
+    from linli.insights.api import router as insights_router
     from linli.people.api import router as people_router
     from linli.places.api import router as places_router
+    from linli.requests.api import router as requests_router
 
     api.add_router("/places", places_router)
     api.add_router("/people", people_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/requests", requests_router)
+    api.add_router("/insights", insights_router)
 
 
 register_routers()

@@ -143,6 +143,9 @@ INSTALLED_APPS = [
     "linli.places",
     "linli.accounts",
     "linli.people",
+    "linli.notifications",
+    "linli.requests",
+    "linli.insights",
     "linli.web",
     "linli.demo",
 ]
@@ -234,6 +237,9 @@ MEDIA_URL = "/media/"
 UPLOAD_MAX_BYTES = env_int("LINLI_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Photos with a request: how many at once, and how large each may be.
+REQUEST_PHOTOS_MAX = env_int("LINLI_REQUEST_PHOTOS_MAX", 6, minimum=1)
+REQUEST_PHOTO_MAX_BYTES = env_int("LINLI_REQUEST_PHOTO_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
 
 _task_backend = env_choice("LINLI_TASK_BACKEND", "database", ("database", "immediate", "dummy"))
 TASKS = {
@@ -270,6 +276,8 @@ MAILERS = {
         "OPTIONS": _mail_options,
     }
 }
+# The address people reach linli at, for links in emails and webhook messages ("" leaves them out).
+SITE_URL = os.environ.get("LINLI_SITE_URL", "").rstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("LINLI_EMAIL_FROM", "linli@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -12,6 +12,11 @@ urlpatterns = [
     path("places/", include("linli.places.urls")),
     path("people/", include("linli.people.urls")),
     path("audit/", include("linli.audit.urls")),
+    path("requests/", include("linli.requests.urls")),
+    path("insights/", include("linli.insights.urls")),
+    path("notifications/", include("linli.notifications.urls")),
+    # Open311 GeoReport v2 (a public, key-authenticated machine interface).
+    path("open311/", include("linli.requests.open311.urls")),
     # The admin signs in through linli's own page, so it gets throttling and two-factor too.
     path("admin/login/", login_not_required(RedirectView.as_view(pattern_name="accounts:login", query_string=True))),
     path("admin/", admin.site.urls),

@@ -27,7 +27,39 @@ READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 REVEAL_ROLES = frozenset({Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.COMMITTEE_LEAD})
 
 
+class OrganisationKind(models.TextChoices):
+    PROPERTY_MANAGER = "property_manager", _("物业服务企业")
+    SOCIAL_ORGANISATION = "social_organisation", _("社会组织")
+    RESIDENT_UNIT = "resident_unit", _("驻区单位")
+    GOVERNMENT = "government", _("政府职能部门")
+    OTHER = "other", _("其他")
+
+
+class Organisation(models.Model):
+    """A partner outside the committee (物业, 社会组织, 驻区单位, a department): requests are
+    dispatched to it, and its members (users with the partner role) handle them."""
+
+    name = models.CharField(_("名称"), max_length=120)
+    kind = models.CharField(_("类型"), max_length=32, choices=OrganisationKind.choices, default=OrganisationKind.OTHER)
+    place = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("服务范围"))
+    contact = models.CharField(_("联系方式"), max_length=120, blank=True, default="")
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("合作单位")
+        verbose_name_plural = _("合作单位")
+        constraints = [models.UniqueConstraint(fields=["place", "name"], name="organisation_name_per_place")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class User(AbstractUser):
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="members",
+        verbose_name=_("所属合作单位"),
+    )
     display_name = models.CharField(_("姓名"), max_length=60, blank=True)
     phone = EncryptedTextField(_("手机号"), blank=True, default="")
     phone_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
