@@ -146,6 +146,8 @@ INSTALLED_APPS = [
     "linli.notifications",
     "linli.requests",
     "linli.insights",
+    "linli.deliberation",
+    "linli.surveys",
     "linli.web",
     "linli.demo",
 ]
@@ -276,6 +278,8 @@ MAILERS = {
         "OPTIONS": _mail_options,
     }
 }
+# Open311 GeoReport v2: the jurisdiction_id clients may send ("" means the site's host name).
+OPEN311_JURISDICTION_ID = os.environ.get("LINLI_OPEN311_JURISDICTION", "")
 # The address people reach linli at, for links in emails and webhook messages ("" leaves them out).
 SITE_URL = os.environ.get("LINLI_SITE_URL", "").rstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("LINLI_EMAIL_FROM", "linli@localhost")

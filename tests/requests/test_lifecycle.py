@@ -145,3 +145,19 @@ def test_me_too_follows_an_existing_request(submit: Submit, personas: Personas) 
     request_follow(request=req, user=personas.other_resident)
     request_follow(request=req, user=personas.other_resident)
     assert Follower.objects.filter(request=req).count() == 2
+
+
+def test_moving_a_building_keeps_its_requests_in_scope(submit: Submit, personas: Personas, tree: Tree) -> None:
+    from linli.places.services import place_move
+    from linli.requests.access import visible_requests
+
+    req = submit()
+    svc.request_close(request=svc.request_accept(request=req, by=personas.staff), by=personas.staff,
+                      reason=CloseReason.OUTSIDE_DUTY, answer="请联系供电公司。")
+    place_move(place=tree.building, parent=tree.other_grid)
+    req.refresh_from_db()
+    tree.building.refresh_from_db()
+    tree.household.refresh_from_db()
+    assert req.place_path == tree.household.path and req.place_path.startswith(tree.other_grid.path)
+    assert visible_requests(personas.grid_worker).filter(pk=req.pk).count() == 0  # grid 1's worker
+    assert visible_requests(personas.staff).filter(pk=req.pk).count() == 1

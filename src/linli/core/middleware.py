@@ -30,5 +30,10 @@ class RejectNulMiddleware:
             message = _("输入中含有不允许的控制字符。")
             if request.path.startswith("/api/"):
                 return JsonResponse({"error": {"code": "bad_request", "message": message, "fields": {}}}, status=400)
+            if request.path.startswith("/open311/"):
+                # Open311 clients expect the GeoReport error shape, in the format they asked for.
+                from linli.requests.open311.render import errors
+
+                return errors("json" if request.path.endswith(".json") else "xml", 400, [(400, str(message))])
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

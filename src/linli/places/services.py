@@ -24,6 +24,7 @@ from linli.places.models import (
     PlaceKind,
     encode_segment,
 )
+from linli.places.signals import place_moved
 
 if TYPE_CHECKING:
     from linli.accounts.models import User
@@ -289,6 +290,7 @@ def place_move(*, place: Place, parent: Place, by: User | None = None) -> Place:
             node.path = new_path + node.path[len(old_path):]
         Place.objects.bulk_update(below, ["path"], batch_size=500)
         rebuild_below(current)
+        place_moved.send(sender=Place, old_path=old_path, new_path=new_path)
         audit_record(actor=by, action="place.move", obj=current, before=before,
                      after={"parent": new_parent.pk, "path": new_path})
     _copy(current, place)

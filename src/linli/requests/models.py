@@ -393,6 +393,8 @@ class Request(models.Model):
         ordering = ["-submitted_at", "-id"]
         indexes = [
             models.Index(fields=["community", "status", "-submitted_at"], name="request_queue"),
+            # A community's newest requests, read straight off the index (Open311 lists, the queue).
+            models.Index(fields=["community", "-submitted_at", "-id"], name="request_community_recent"),
             models.Index(fields=["community", "category", "status"], name="request_similar"),
             models.Index(fields=["status", "resolve_due_at"], name="request_due"),
             models.Index(fields=["handler", "status"], name="request_handler"),

@@ -107,3 +107,16 @@ def uncount_closed(request: Request, *, reopened: bool = True) -> None:
 
 def _community_path(request: Request) -> str:
     return request.community.path
+
+
+def on_place_moved(*, old_path: str, new_path: str, **_kwargs: Any) -> None:
+    """Keep the copied paths of requests and rollups in step with a moved subtree."""
+    from django.db.models import Value
+    from django.db.models.functions import Concat, Substr
+
+    Request.objects.filter(place_path__startswith=old_path).update(
+        place_path=Concat(Value(new_path), Substr("place_path", len(old_path) + 1))
+    )
+    RequestRollup.objects.filter(community_path__startswith=old_path).update(
+        community_path=Concat(Value(new_path), Substr("community_path", len(old_path) + 1))
+    )

@@ -1,0 +1,59 @@
+"""Names the lists show (service codes and names, community and partner names), kept in
+each process for a few minutes.
+
+A page of requests is one query on one table; joining the three small tables these
+names live in made PostgreSQL plan four tables for every page, and reading them with
+one more query per table cost as much again. They change rarely: a save or delete in
+this process clears the copy at once, other processes see the change within ``TTL``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+
+from linli.accounts.models import Organisation
+from linli.places.models import Place
+from linli.requests.models import Category
+
+TTL = 300.0
+MAX_ENTRIES = 50_000  # a city has about 5,000 communities; past this the copy starts afresh
+
+
+class NameCache:
+    def __init__(self, model: type[Model], *fields: str) -> None:
+        self.model = model
+        self.fields = fields
+        self.values: dict[int, tuple[Any, ...]] = {}
+        self.born = 0.0
+
+    def get(self, ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
+        now = time.monotonic()
+        if now - self.born > TTL or len(self.values) > MAX_ENTRIES:
+            self.values, self.born = {}, now
+        missing = set(ids) - self.values.keys()
+        if missing:
+            rows = self.model._default_manager.filter(pk__in=missing).values_list("pk", *self.fields)
+            self.values = {**self.values, **{row[0]: tuple(row[1:]) for row in rows}}
+        return self.values
+
+    def clear(self, **_kwargs: Any) -> None:
+        self.values = {}
+
+
+categories = NameCache(Category, "code", "name", "name_en")
+communities = NameCache(Place, "name")
+organisations = NameCache(Organisation, "name")
+
+for _cache in (categories, communities, organisations):
+    post_save.connect(_cache.clear, sender=_cache.model, weak=False, dispatch_uid=f"open311-names-{_cache.model}")
+    post_delete.connect(_cache.clear, sender=_cache.model, weak=False, dispatch_uid=f"open311-names-del-{_cache.model}")
+
+
+def clear_all() -> None:
+    for cache in (categories, communities, organisations):
+        cache.clear()
