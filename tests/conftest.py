@@ -6,6 +6,7 @@ the product. ``login`` signs a client in as a persona, second factor included.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -18,6 +19,17 @@ from linli.places.models import Place, PlaceKind
 from linli.places.services import place_create
 
 PASSWORD = "correct-horse-battery-staple-42"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendars() -> Iterator[None]:
+    """Each process keeps working calendars for a minute; a test's rollback would leave
+    them stale for the next test, which reuses the same ids."""
+    from linli.requests.sla import forget_calendars
+
+    forget_calendars()
+    yield
+    forget_calendars()
 
 
 @dataclass

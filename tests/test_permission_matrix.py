@@ -24,6 +24,7 @@ from linli.api import api
 from linli.audit.services import audit_record
 from linli.people import services as people
 from linli.people.models import ConsentBasis
+from linli.requests.catalogue import categories_install
 from linli.requests.intake import request_submit
 from linli.requests.models import Category, Channel
 from linli.requests.services import request_accept, request_dispatch
@@ -66,6 +67,7 @@ def world(tree: Tree, personas: Personas) -> World:
                                                place=tree.community)
     User.objects.filter(pk=personas.partner.pk).update(organisation=organisation)
     personas.partner.organisation = organisation
+    categories_install()
     repairs = Category.objects.get(code="repairs")
     request_inside = request_submit(by=personas.resident, category=repairs, place=tree.household, title="楼道灯坏了",
                                     description="5 层楼道灯不亮", channel=Channel.WEB, attributes={"facility": "light"})

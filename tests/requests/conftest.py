@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from linli.accounts.models import Organisation, OrganisationKind, User
+from linli.requests.catalogue import categories_install
 from linli.requests.intake import request_submit
 from linli.requests.models import Category, Channel, Request
 from tests.conftest import Personas, Tree
@@ -17,11 +18,14 @@ from tests.conftest import Personas, Tree
 
 @pytest.fixture
 def repairs(db: None) -> Category:
+    # Transactional tests empty the database, data migrations included: install again.
+    categories_install()
     return Category.objects.get(code="repairs")
 
 
 @pytest.fixture
 def suggestion(db: None) -> Category:
+    categories_install()
     return Category.objects.get(code="suggestion")
 
 

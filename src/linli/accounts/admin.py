@@ -10,13 +10,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts import services
 from linli.accounts.backends import looks_like_phone
-from linli.accounts.models import ApiKey, RoleAssignment, User
+from linli.accounts.models import ApiKey, Organisation, RoleAssignment, User
+from linli.audit.services import audit_record
 from linli.core.crypto import lookup_hash, mask, normalise
 
 
@@ -63,7 +64,13 @@ class UserChangeForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["display_name", "email", "is_active", "is_staff"]
+        fields = ["display_name", "email", "is_active", "is_staff", "organisation"]
+
+    def clean_organisation(self) -> Organisation | None:
+        organisation: Organisation | None = self.cleaned_data.get("organisation")
+        if organisation is not None and not organisation.is_active and organisation.pk != self.instance.organisation_id:
+            raise ValidationError(_("该合作单位已停用。"))
+        return organisation
 
     def clean_new_phone(self) -> str:
         value = self.cleaned_data.get("new_phone", "").strip()
@@ -92,7 +99,7 @@ class UserAdmin(admin.ModelAdmin):
         if obj is None:
             return ("username", "display_name", "email", "phone", "password1", "password2")
         return ("username", "display_name", "email", "masked_phone", "new_phone", "is_active", "is_staff",
-                "is_superuser", "two_factor", "last_login", "date_joined")
+                "organisation", "is_superuser", "two_factor", "last_login", "date_joined")
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
         return () if obj is None else self.change_readonly
@@ -133,6 +140,13 @@ class UserAdmin(admin.ModelAdmin):
         phone = data.get("new_phone", "")
         if phone:
             services.user_set_phone(user=original, phone="" if phone == "-" else phone, by=by)
+        organisation = data.get("organisation")
+        if "organisation" in data and (organisation.pk if organisation else None) != original.organisation_id:
+            # accounts.services has no service for this yet; audited here like one.
+            before = original.organisation_id
+            User.objects.filter(pk=original.pk).update(organisation=organisation)
+            audit_record(actor=by, action="user.set_organisation", obj=original,
+                         before={"organisation": before}, after={"organisation": organisation.pk if organisation else None})
         obj.refresh_from_db()
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
@@ -260,3 +274,54 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for key in queryset.select_related("place"):
             services.apikey_revoke(key=key, by=request.user)  # type: ignore[arg-type]
         self.message_user(request, _("已吊销。"), messages.SUCCESS)
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ["name", "kind", "place", "contact", "is_active"]
+
+    def clean_name(self) -> str:
+        name = (self.cleaned_data.get("name") or "").strip()
+        if not name:
+            raise ValidationError(_("请填写名称。"))
+        return name
+
+    def clean_place(self) -> Any:
+        place = self.cleaned_data.get("place")
+        if place is not None and not place.is_active and place.pk != self.instance.place_id:
+            raise ValidationError(_("该地点已停用。"))
+        return place
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    """Partners that requests are dispatched to (物业, 社会组织, 驻区单位, departments).
+    Never deleted (requests and members keep pointing at them): switch one off instead."""
+
+    form = OrganisationForm
+    list_display = ["name", "kind", "place", "contact", "member_count", "is_active", "created_at"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "contact", "place__name", "place__code"]
+    list_select_related = ["place"]
+    autocomplete_fields = ["place"]
+    readonly_fields = ["created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organisation]:
+        return super().get_queryset(request).annotate(members_total=Count("members"))
+
+    @admin.display(description=_("成员"), ordering="members_total")
+    def member_count(self, obj: Organisation) -> int:
+        return getattr(obj, "members_total", 0)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Organisation | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
+        changed = list(form.changed_data) if change else list(form.cleaned_data)
+        before = {name: getattr(form.initial.get(name), "pk", form.initial.get(name)) for name in changed} if change else None
+        super().save_model(request, obj, form, change)
+        if changed:
+            after = {name: getattr(form.cleaned_data.get(name), "pk", form.cleaned_data.get(name)) for name in changed}
+            audit_record(actor=request.user, action="organisation.update" if change else "organisation.create",
+                         obj=obj, before=before, after=after)

@@ -3,7 +3,7 @@ street), and closing resolved requests nobody rated. Run by the worker (``tasks.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from linli.accounts.models import Role, User
 from linli.places.models import Place
 from linli.requests import sla
-from linli.requests.models import ACTIVE_STATUSES, CloseReason, EventKind, Request, Status
+from linli.requests.models import ACTIVE_STATUSES, CloseReason, EventKind, Request, Status, TimeUnit
 from linli.requests.services import RATING_WINDOW, _close, _event, _save, _tell_staff, holders
 
 # Deadlines ------------------------------------------------------------------------------
@@ -25,7 +25,7 @@ def request_autoclose_unrated(*, at: datetime | None = None) -> int:
         "pk", flat=True
     ):
         with transaction.atomic():
-            req = Request.objects.select_for_update().select_related("community", "category").get(pk=pk)
+            req = Request.objects.select_for_update(of=("self",)).select_related("community", "category").get(pk=pk)
             if req.status != Status.RESOLVED:
                 continue
             _close(req, by=None, at=at, reason=CloseReason.RESOLVED)
@@ -47,8 +47,7 @@ def sla_sweep(*, at: datetime | None = None) -> dict[str, int]:
         targets = sla.targets_for(community_id=req.community_id, category_id=req.category_id, priority=req.priority)
         if req.resolve_due_at is None or req.accepted_at is None:
             continue
-        warn_at = req.accepted_at + (req.resolve_due_at - req.accepted_at) * targets.warn_at_percent / 100
-        if req.escalation < 1 and at >= warn_at and _escalate(
+        if req.escalation < 1 and _time_is_short(req, targets, at) and _escalate(
             req, level=1, at=at, to=[req.handler] if req.handler else holders(req.community, [Role.COMMUNITY_STAFF]),
             title=_("诉求 #%(n)s 即将超时") % {"n": req.pk},
         ):
@@ -70,6 +69,21 @@ def sla_sweep(*, at: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def _time_is_short(req: Request, targets: sla.Targets, at: datetime) -> bool:
+    """Has the policy's share of the time to resolve passed? Counted back from the deadline
+    as the target counts time (working time for working units), so a weekend, a pause or a
+    reopen (which sets a new deadline) does not make the warning come early."""
+    if req.resolve_due_at is None:
+        return False
+    left_share = (100 - targets.warn_at_percent) / 100
+    unit, amount = targets.resolve.unit, targets.resolve.amount
+    if unit == TimeUnit.HOURS:
+        return req.resolve_due_at - at <= timedelta(hours=amount) * left_share
+    cal = sla.calendar(req.community_id)
+    total = timedelta(hours=amount) if unit == TimeUnit.WORKING_HOURS else cal.standard_day() * amount
+    return cal.working_between(at, req.resolve_due_at) <= total * left_share
+
+
 def _escalate(req: Request, *, level: int, at: datetime, to: list[User], title: str) -> bool:
     with transaction.atomic():
         fresh = Request.objects.select_for_update().get(pk=req.pk)
@@ -83,7 +97,10 @@ def _escalate(req: Request, *, level: int, at: datetime, to: list[User], title: 
         if level >= 2 and fresh.breached_at is None:
             fresh.breached_at = at
             fields.append("breached_at")
-        _save(fresh, fields)
+        # Not a transition: written without bumping ``version``, so a member of staff who
+        # opened the request before the sweep can still act on it (the row lock, or
+        # SQLite's single writer, keeps this from crossing a transition).
+        Request.objects.filter(pk=fresh.pk).update(**{name: getattr(fresh, name) for name in fields})
         _event(fresh, EventKind.WARNED if level == 1 else EventKind.ESCALATED, by=None, at=at, public=False,
                data={"level": level})
         _tell_staff(to, fresh, title, fresh.title)

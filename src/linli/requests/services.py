@@ -93,7 +93,7 @@ def _event(request: Request, kind: str, *, by: Any, at: datetime, body: str = ""
 
 def _lock(request: Request, *, expected_version: int | None) -> Request:
     """Re-read the request under a row lock; refuse if the caller saw an older version."""
-    fresh = Request.objects.select_for_update().select_related("community", "category").get(pk=request.pk)
+    fresh = Request.objects.select_for_update(of=("self",)).select_related("community", "category").get(pk=request.pk)
     if expected_version is not None and fresh.version != expected_version:
         raise ConflictError(_("此诉求刚被他人处理过，请刷新后查看最新状态再操作。"))
     return fresh
@@ -157,7 +157,8 @@ def _tell_staff(users: Iterable[User | None], request: Request, title: str, body
 
 
 def _announce(request: Request, text: str) -> None:
-    webhooks_announce(place_path=request.place_path, text=f"#{request.pk} {request.title}：{text}")
+    webhooks_announce(place_path=request.place_path, text=f"#{request.pk} {request.title}：{text}",
+                      url=_staff_url(request))
 
 
 def _audit(by: Any, action: str, request: Request, **after: Any) -> None:
