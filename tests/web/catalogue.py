@@ -36,6 +36,10 @@ NOT_PAGES: set[str] = {
     "people:resident_reveal",
     "people:consent_withdraw",
     "people:correction_resolve",
+    "requests:mine_action",
+    "requests:follow",
+    "requests:action",
+    "requests:attachment",
 }
 # Django's own admin: only pages without arguments are checked.
 ADMIN_NAMESPACE = "admin"
@@ -85,7 +89,33 @@ def _first_audit_seq(sample: Sample) -> dict[str, Any]:
     return {"seq": event.seq}
 
 
+def _request(sample: Sample) -> dict[str, Any]:
+    """The resident persona's request in their household, accepted, with a reply and an
+    internal note, so both the staff and the resident's page have a timeline."""
+    from linli.requests.catalogue import categories_install
+    from linli.requests.intake import request_submit
+    from linli.requests.models import Category, Channel
+    from linli.requests.services import request_accept, request_reply
+
+    cached = getattr(sample, "request_pk", None)
+    if cached is None:
+        categories_install()  # a transactional test may have flushed the migration's rows
+        request = request_submit(
+            by=sample.personas.resident, category=Category.objects.get(code="repairs"), place=sample.tree.household,
+            title="楼道灯坏了", description="3号楼2单元5层楼道灯不亮", channel=Channel.WEB,
+            attributes={"facility": "light"},
+        )
+        request = request_accept(request=request, by=sample.personas.staff)
+        request_reply(request=request, by=sample.personas.staff, body="明天上午安排电工更换。")
+        request_reply(request=request, by=sample.personas.staff, body="电工已约好", public=False)
+        cached = request.pk
+        sample.request_pk = cached  # type: ignore[attr-defined]
+    return {"pk": cached}
+
+
 SAMPLES: dict[str, Callable[[Sample], dict[str, Any]]] = {
+    "requests:detail": _request,
+    "requests:mine_detail": _request,
     "places:detail": lambda s: {"pk": s.tree.community.pk},
     "places:children": lambda s: {"pk": s.tree.community.pk},
     "audit:event": _first_audit_seq,

@@ -90,9 +90,8 @@ def visible_requests(principal: Any) -> RequestQuerySet:
 
 
 def can_work_on_requests(principal: Any) -> bool:
-    return bool(scope_paths(principal, roles=REQUEST_VIEW_ROLES)) or (
-        bool(getattr(principal, "organisation_id", None)) and bool(scope_paths(principal, roles=[Role.PARTNER]))
-    )
+    # A partner not yet linked to an organisation sees an empty queue, not a refusal.
+    return bool(scope_paths(principal, roles=REQUEST_VIEW_ROLES | {Role.PARTNER}))
 
 
 def require_queue(principal: Any) -> None:
