@@ -185,6 +185,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "linli.web.context_processors.shell",
+                "linli.notifications.context.unread_count",
             ],
         },
     },

@@ -15,6 +15,7 @@ urlpatterns = [
     path("requests/", include("linli.requests.urls")),
     path("insights/", include("linli.insights.urls")),
     path("notifications/", include("linli.notifications.urls")),
+    path("surveys/", include("linli.surveys.urls")),
     # Open311 GeoReport v2 (a public, key-authenticated machine interface).
     path("open311/", include("linli.requests.open311.urls")),
     # The admin signs in through linli's own page, so it gets throttling and two-factor too.

@@ -27,8 +27,9 @@ from linli.people.services import (
 )
 from tests.conftest import Personas, Tree
 
-# Served elsewhere or not HTML: the JSON API has its own tests, /healthz is JSON.
-SKIP_ROUTE_PREFIXES = ("api/", "healthz")
+# Served elsewhere or not HTML: the JSON API and Open311 (JSON/XML) have their own tests,
+# /healthz is JSON.
+SKIP_ROUTE_PREFIXES = ("api/", "healthz", "open311/")
 # Parameterised patterns that are not pages a person opens (POST-only actions, downloads).
 NOT_PAGES: set[str] = {
     "people:my_data_download",
@@ -40,6 +41,13 @@ NOT_PAGES: set[str] = {
     "requests:follow",
     "requests:action",
     "requests:attachment",
+    "surveys:status",
+    "surveys:copy",
+    "surveys:dimension_add",
+    "surveys:question_add",
+    "surveys:question_move",
+    "surveys:question_delete",
+    "surveys:remind",
 }
 # Django's own admin: only pages without arguments are checked.
 ADMIN_NAMESPACE = "admin"
@@ -113,7 +121,48 @@ def _request(sample: Sample) -> dict[str, Any]:
     return {"pk": cached}
 
 
+def _survey(sample: Sample) -> Any:
+    """The satisfaction questionnaire of the persona's community, open and sent to everyone."""
+    from linli.surveys.distribution import questionnaire_distribute
+    from linli.surveys.services import questionnaire_from_template, questionnaire_open
+
+    survey = getattr(sample, "survey", None)
+    if survey is None:
+        survey = questionnaire_from_template(template="satisfaction", place=sample.tree.community,
+                                             by=sample.personas.staff)
+        questionnaire_open(questionnaire=survey, by=sample.personas.staff)
+        questionnaire_distribute(questionnaire=survey, by=sample.personas.staff, mode="all")
+        sample.survey = survey  # type: ignore[attr-defined]
+    return survey
+
+
+def _survey_pk(sample: Sample) -> dict[str, Any]:
+    return {"pk": _survey(sample).pk}
+
+
+def _survey_token(sample: Sample) -> dict[str, Any]:
+    from linli.surveys.models import Invitation
+
+    return {"token": Invitation.objects.get(questionnaire=_survey(sample), resident=sample.resident).token}
+
+
+def _survey_dimension(sample: Sample) -> dict[str, Any]:
+    return {"pk": _survey(sample).dimensions.get(code="SAT").pk}
+
+
+def _survey_question(sample: Sample) -> dict[str, Any]:
+    from linli.surveys.models import Question
+
+    return {"pk": Question.objects.get(questionnaire=_survey(sample), code="SAT1").pk}
+
+
 SAMPLES: dict[str, Callable[[Sample], dict[str, Any]]] = {
+    **{f"surveys:{name}": _survey_pk for name in (
+        "detail", "settings", "distribute", "slips", "rates", "paper", "results", "texts", "take")},
+    "surveys:dimension_edit": _survey_dimension,
+    "surveys:question_edit": _survey_question,
+    "surveys:answer": _survey_token,
+    "surveys:thanks": _survey_token,
     "requests:detail": _request,
     "requests:mine_detail": _request,
     "places:detail": lambda s: {"pk": s.tree.community.pk},

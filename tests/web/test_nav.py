@@ -20,6 +20,14 @@ IMPORT = "数据导入"
 PLACES = "地点"
 AUDIT = "审计日志"
 ADMIN = "管理后台"
+REPORT = "反映问题"
+MY_REQUESTS = "我的诉求"
+QUEUE = "诉求工作台"
+RATES = "三率考核"
+RANKING = "社区排名"
+INBOX = "消息"
+SURVEYS = "调查问卷"
+MY_SURVEYS = "我的问卷"
 
 
 def nav_of(client: Client) -> list[str]:
@@ -31,14 +39,14 @@ def nav_of(client: Client) -> list[str]:
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("resident", [HOME, MY_DATA, SETTINGS]),
-        ("grid_worker", [HOME, RESIDENTS, CORRECTIONS, PLACES, SETTINGS]),
-        ("staff", [HOME, RESIDENTS, CORRECTIONS, IMPORT, PLACES, SETTINGS]),
-        ("lead", [HOME, RESIDENTS, CORRECTIONS, IMPORT, PLACES, AUDIT, SETTINGS]),
-        ("street_supervisor", [HOME, RESIDENTS, CORRECTIONS, PLACES, AUDIT, SETTINGS]),
-        ("auditor", [HOME, RESIDENTS, CORRECTIONS, PLACES, AUDIT, SETTINGS]),
-        ("partner", [HOME, SETTINGS]),
-        ("outsider", [HOME, SETTINGS]),
+        ("resident", [HOME, REPORT, MY_REQUESTS, MY_DATA, MY_SURVEYS, INBOX, SETTINGS]),
+        ("grid_worker", [HOME, QUEUE, RESIDENTS, CORRECTIONS, PLACES, INBOX, SETTINGS]),
+        ("staff", [HOME, QUEUE, RATES, SURVEYS, RESIDENTS, CORRECTIONS, IMPORT, PLACES, INBOX, SETTINGS]),
+        ("lead", [HOME, QUEUE, RATES, SURVEYS, RESIDENTS, CORRECTIONS, IMPORT, PLACES, AUDIT, INBOX, SETTINGS]),
+        ("street_supervisor", [HOME, QUEUE, RATES, RANKING, SURVEYS, RESIDENTS, CORRECTIONS, PLACES, AUDIT, INBOX, SETTINGS]),
+        ("auditor", [HOME, QUEUE, RATES, SURVEYS, RESIDENTS, CORRECTIONS, PLACES, AUDIT, INBOX, SETTINGS]),
+        ("partner", [HOME, QUEUE, INBOX, SETTINGS]),
+        ("outsider", [HOME, INBOX, SETTINGS]),
     ],
 )
 def test_navigation_follows_the_roles_held(client: Client, personas: Personas, persona: str, expected: list[str]) -> None:
@@ -59,7 +67,7 @@ def test_staff_owing_the_second_factor_are_offered_no_staff_pages(client: Client
 
 def test_superuser_also_sees_the_audit_log_and_the_admin(client: Client, superuser: object) -> None:
     login(client, superuser)  # type: ignore[arg-type]
-    assert nav_of(client) == [HOME, AUDIT, SETTINGS, ADMIN]
+    assert nav_of(client) == [HOME, AUDIT, INBOX, SETTINGS, ADMIN]
 
 
 def test_current_page_is_marked(client: Client, personas: Personas) -> None:
@@ -84,8 +92,8 @@ def test_elder_mode_keeps_the_top_bar_short_but_home_lists_everything(client: Cl
     login(client, personas.lead)
     client.cookies["linli_elder"] = "1"
     page = read(client.get(reverse("web:home")).content)
-    assert page.nav_labels == [HOME, SETTINGS]
-    assert page.tile_labels == [RESIDENTS, CORRECTIONS, IMPORT, PLACES, AUDIT, SETTINGS]
+    assert page.nav_labels == [HOME, INBOX, SETTINGS]
+    assert page.tile_labels == [QUEUE, RATES, SURVEYS, RESIDENTS, CORRECTIONS, IMPORT, PLACES, AUDIT, INBOX, SETTINGS]
 
 
 def test_home_names_each_role_and_place(client: Client, personas: Personas, tree: Tree) -> None:

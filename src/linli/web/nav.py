@@ -17,6 +17,8 @@ from linli.accounts.models import Role
 from linli.audit.selectors import AUDIT_READERS
 from linli.people.models import IMPORT_ROLES, REGISTRY_ROLES
 from linli.places.access import PLACE_VIEW_ROLES
+from linli.requests.models import RATES_ROLES, REQUEST_VIEW_ROLES
+from linli.surveys.models import SURVEY_VIEW_ROLES
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,20 @@ class NavLink:
 # Each entry uses the role set its app's access rules use, so a link never leads to a 403.
 NAV: list[NavItem] = [
     NavItem(_("首页"), "web:home", frozenset(), public=True),
+    NavItem(_("反映问题"), "requests:new", frozenset({Role.RESIDENT})),
+    NavItem(_("我的诉求"), "requests:mine", frozenset({Role.RESIDENT})),
     NavItem(_("我的信息"), "people:my_data", frozenset({Role.RESIDENT})),
+    NavItem(_("我的问卷"), "surveys:mine", frozenset({Role.RESIDENT})),
+    NavItem(_("诉求工作台"), "requests:queue", REQUEST_VIEW_ROLES | {Role.PARTNER}, elder=False),
+    NavItem(_("三率考核"), "insights:rates", RATES_ROLES, elder=False),
+    NavItem(_("社区排名"), "insights:ranking", frozenset({Role.STREET_SUPERVISOR}), elder=False),
+    NavItem(_("调查问卷"), "surveys:list", SURVEY_VIEW_ROLES, elder=False),
     NavItem(_("居民档案"), "people:resident_list", REGISTRY_ROLES, elder=False),
     NavItem(_("更正申请"), "people:corrections", REGISTRY_ROLES, elder=False),
     NavItem(_("数据导入"), "people:import", IMPORT_ROLES, elder=False),
     NavItem(_("地点"), "places:tree", PLACE_VIEW_ROLES, elder=False),
     NavItem(_("审计日志"), "audit:log", AUDIT_READERS, elder=False, superuser=True),
+    NavItem(_("消息"), "notifications:inbox", frozenset()),
     NavItem(_("设置"), "web:settings", frozenset(), public=True),
 ]
 

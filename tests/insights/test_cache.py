@@ -1,0 +1,94 @@
+"""The sums behind the pages are cached per month: months that can no longer change are
+kept, newer ones only until the next request event. The numbers never go stale."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from linli.insights.forms import local_today
+from linli.insights.periods import month_period, year_period
+from linli.insights.rollup_cache import Piece, frozen_before, rates_cache_clear, split_months
+from linli.insights.selectors import Filters, dashboard, rates_nodes, rates_scope
+from linli.requests import services as svc
+from linli.requests.models import Category, Rating, RequestRollup
+from tests.conftest import Personas, Tree
+from tests.insights.conftest import Cases, at
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rates_clock")]
+
+
+def _rollup_queries(personas: Personas, tree: Tree, period):  # type: ignore[no-untyped-def]
+    scope = rates_scope(rates_nodes(personas.street_supervisor), tree.street.pk)
+    categories = list(Category.objects.all())
+    with CaptureQueriesContext(connection) as ctx:
+        board = dashboard(scope, Filters(period=period), today=local_today(), categories=categories)
+    return board, [q["sql"] for q in ctx.captured_queries if "requests_requestrollup" in q["sql"]]
+
+
+def test_each_tier_is_summed_again_only_when_it_may_have_changed(cases: Cases, personas: Personas,
+                                                                  tree: Tree) -> None:
+    assert frozen_before(local_today()) == at(2026, 11, 18).date()  # 20 Dec less 30 + 2 days
+    cases.handle(start=at(2026, 9, 7, 9, 0))  # frozen
+    december = cases.handle(start=at(2026, 12, 7, 9, 0), rating=Rating.DISSATISFIED)  # settled
+    cases.submit()  # today
+    board, queries = _rollup_queries(personas, tree, year_period(2026))
+    assert board.totals.counts["valid"] == 2 and board.totals.counts["submitted"] == 3 and len(queries) == 2
+    board, queries = _rollup_queries(personas, tree, year_period(2026))
+    assert board.totals.counts["submitted"] == 3 and queries == []  # nothing written since
+    # Something happens today: only today is summed again.
+    cases.submit()
+    board, queries = _rollup_queries(personas, tree, year_period(2026))
+    assert board.totals.counts["submitted"] == 4 and len(queries) == 2
+    assert "2026-12-20" in queries[0] and "2026-12-01" not in queries[0] and "2026-09-01" not in queries[0]
+    # A reopen takes counts back from an earlier day: the days since the frozen ones too.
+    svc.request_reopen(request=december, by=personas.resident, reason="还是坏的")
+    board, queries = _rollup_queries(personas, tree, year_period(2026))
+    assert board.totals.counts["valid"] == 1 and board.totals.counts["reopened"] == 1 and len(queries) == 2
+    assert "2026-12-01" in queries[0] and "2026-11-01" in queries[0] and "2026-09-01" not in queries[0]
+
+
+def test_a_change_is_seen_at_once(cases: Cases, personas: Personas, tree: Tree) -> None:
+    req = cases.handle(start=at(2026, 12, 7, 9, 0), rating=Rating.DISSATISFIED, solved=False)
+    board, _queries = _rollup_queries(personas, tree, month_period(2026, 12))
+    assert board.totals.counts["valid"] == 1
+    svc.request_reopen(request=req, by=personas.resident, reason="还是坏的", at=at(2026, 12, 15, 9, 0))
+    board, _queries = _rollup_queries(personas, tree, month_period(2026, 12))
+    assert board.totals.counts["valid"] == 0 and board.totals.counts["reopened"] == 1
+
+
+def test_clearing_the_cache_after_a_bulk_change(cases: Cases, personas: Personas, tree: Tree) -> None:
+    cases.handle(start=at(2026, 9, 7, 9, 0))
+    board, _queries = _rollup_queries(personas, tree, month_period(2026, 9))
+    assert board.totals.counts["valid"] == 1
+    RequestRollup.objects.filter(day__month=9).update(valid=5)  # what a rebuild or a bulk load may do
+    board, _queries = _rollup_queries(personas, tree, month_period(2026, 9))
+    assert board.totals.counts["valid"] == 1  # September cannot change through the services
+    rates_cache_clear()
+    board, _queries = _rollup_queries(personas, tree, month_period(2026, 9))
+    assert board.totals.counts["valid"] == 5
+
+
+def test_pieces_of_months() -> None:
+    assert split_months(at(2026, 11, 20).date(), at(2027, 1, 5).date()) == [
+        Piece(at(2026, 11, 20).date(), at(2026, 11, 30).date()),
+        Piece(at(2026, 12, 1).date(), at(2026, 12, 31).date()),
+        Piece(at(2027, 1, 1).date(), at(2027, 1, 5).date()),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_moved_community_leaves_the_street_at_once(cases: Cases, personas: Personas, tree: Tree) -> None:
+    from linli.places.models import PlaceKind
+    from linli.places.services import place_create, place_move
+
+    cases.handle(start=at(2026, 9, 7, 9, 0))
+    cases.handle(start=at(2026, 9, 7, 9, 0), place=tree.far_household)
+    board, _queries = _rollup_queries(personas, tree, month_period(2026, 9))
+    assert board.totals.counts["valid"] == 2  # both communities, September now cached
+    other_street = place_create(parent=tree.district, kind=PlaceKind.STREET, name="新华街道", code="s2")
+    place_move(place=tree.other_community, parent=other_street)
+    board, _queries = _rollup_queries(personas, tree, month_period(2026, 9))
+    assert board.totals.counts["valid"] == 1
+    assert [row.label for row in board.by_place] == [tree.community.name]
