@@ -406,7 +406,7 @@ def test_every_page_waits_for_the_second_factor(client: Client, personas: Person
             continue
         response = client.get(path)
         checked += 1
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", "/open311/")):  # the machine interfaces answer 401, not a redirect
             assert response.status_code == 401, path
             assert response.json()["error"]["code"] == "second_factor_required", path
         else:
