@@ -20,6 +20,7 @@ from linli.demo.generator import (
     generate,
     seeded_rng,
 )
+from linli.demo.requests import REQUESTS_PER_HOUSEHOLD, RequestsBuilt, requests_build
 from linli.demo.staff import SUPERUSER, create_accounts, plan_residents, plan_staff
 from linli.places.models import Place
 
@@ -39,6 +40,7 @@ class DemoBuild:
     accounts: list[User]
     skipped_usernames: list[str]
     seconds: float
+    requests: RequestsBuilt | None = None
 
 
 def build_demo(*, scale: Scale = SCALES["street"], seed: int = DEMO_SEED, progress: Progress | None = None) -> DemoBuild | None:
@@ -51,11 +53,16 @@ def build_demo(*, scale: Scale = SCALES["street"], seed: int = DEMO_SEED, progre
         plans = plan_staff(generated=generated, ids=Identities(seed), rng=seeded_rng(seed, "staff"))
         plans += plan_residents(generated=generated)
         users, skipped = create_accounts(plans=plans, seed=seed)
+        # A year of residents' requests up to today, handled by these staff and partners.
+        requests = requests_build(community_ids=generated.community_ids, seed=seed,
+                                  count=round(scale.households * REQUESTS_PER_HOUSEHOLD))
+        generated.counts.update(organisations=requests.organisations, requests=requests.requests,
+                                request_events=requests.events)
         audit_record(
             actor=None, action="demo.build", object_type="demo", object_id=MARKER_CODE,
             after={"seed": seed, "scale": scale.name, "accounts": len(users), **dict(sorted(generated.counts.items()))},
         )
-    return DemoBuild(generated, users, skipped, time.perf_counter() - started)
+    return DemoBuild(generated, users, skipped, time.perf_counter() - started, requests)
 
 
 # Sign-ins ----------------------------------------------------------------------------

@@ -1,0 +1,236 @@
+"""Rebuilding ``RequestRollup`` from the requests themselves.
+
+The services keep the rollups current as events happen (``rollups.py``); this computes
+the same rows from scratch, for an operator who suspects drift (``linli requests
+rebuild-rollups``) and for data written in bulk (the demo street, the benchmarks).
+
+What the services add, and where this finds it again:
+
+* ``submitted`` counts on the local day of submission under (community, grid, category)
+  with handler and partner 0: one grouped count over the requests.
+* A closed request's counts (``rollups.close_counts``) go to the local day it closed,
+  under the handler and partner it had then: one grouped count with a filter per
+  counter. A closed request cannot change any more, so its columns still say what
+  was counted.
+* A reopen of a closed request takes its close counts back and adds ``reopened`` to the
+  key it was counted under. The counts taken back are gone with the close itself; the
+  ``reopened`` count needs the handler, partner and day of that earlier close, which
+  only the history tells, so the few reopened requests are replayed event by event.
+* A transfer moves a request to another community, but its ``submitted`` count stays
+  where it arrived: the history's first transfer names that community. (The grid it
+  arrived in is not recorded by ``request_transfer``; it is taken from the event's
+  ``from_grid`` when present, else counted as none.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Field, Q
+from django.db.models.functions import TruncDate
+
+from linli.places.models import Place
+from linli.requests.calendar import TIME_ZONE
+from linli.requests.models import (
+    ROLLUP_COUNTERS,
+    CloseReason,
+    EventKind,
+    Request,
+    RequestEvent,
+    RequestRollup,
+    Status,
+)
+from linli.requests.rollups import RATING_COUNTER, local_day
+
+Key = tuple[int, int, int, int, int, date]  # community, grid, category, handler, partner, day
+
+_RESOLVED = Q(close_reason=CloseReason.RESOLVED)
+_RATED = _RESOLVED & Q(rating__isnull=False)
+_COUNTED_RATING = _RATED & Q(category__excluded_from_satisfaction=False)
+# The close counts of ``rollups.close_counts``, as filtered counts over closed requests.
+CLOSE_COUNTERS: dict[str, Q] = {
+    "valid": _RESOLVED,
+    "not_dispatched": ~_RESOLVED,
+    "responded_in_time": _RESOLVED & Q(first_contact_at__isnull=False, contact_due_at__isnull=False,
+                                       first_contact_at__lte=F("contact_due_at")),
+    "resolved_in_time": _RESOLVED & Q(resolved_at__isnull=False, resolve_due_at__isnull=False,
+                                      resolved_at__lte=F("resolve_due_at")),
+    "breached": _RESOLVED & Q(resolved_at__isnull=False, resolve_due_at__isnull=False,
+                              resolved_at__gt=F("resolve_due_at")),
+    "solved": _RESOLVED & Q(solved=True),
+    "rated": _COUNTED_RATING,
+    "rated_excluded": _RATED & Q(category__excluded_from_satisfaction=True),
+    **{counter: _COUNTED_RATING & Q(rating=int(level)) for level, counter in RATING_COUNTER.items()},
+}
+REPLAYED_KINDS = (EventKind.REOPENED, EventKind.TRANSFERRED)
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    rows: int
+    requests: int
+    replayed: int
+    seconds: float
+
+
+def _key(community: int, grid: int | None, category: int, handler: int | None, partner: int | None,
+         day: date) -> Key:
+    return (community, grid or 0, category, handler or 0, partner or 0, day)
+
+
+def _scoped(queryset: Any, community_ids: list[int] | None) -> Any:
+    return queryset if community_ids is None else queryset.filter(community_id__in=community_ids)
+
+
+def _replay(request: Request, events: list[RequestEvent], totals: dict[Key, dict[str, int]],
+            wanted: set[int] | None) -> None:
+    """Correct the grouped counts for one request whose history moved it or reopened it."""
+    first_transfer = next((e for e in events if e.kind == EventKind.TRANSFERRED), None)
+    community, grid = request.community_id, request.grid_id
+    if first_transfer is not None:
+        community = int(first_transfer.data.get("from_community") or request.community_id)
+        grid = first_transfer.data.get("from_grid")
+        # The grouped count put its submission under where it is now: move it to where it arrived.
+        day = local_day(request.submitted_at)
+        if wanted is None or request.community_id in wanted:
+            totals[_key(request.community_id, request.grid_id, request.category_id, 0, 0, day)]["submitted"] -= 1
+        if wanted is None or community in wanted:
+            totals[_key(community, grid, request.category_id, 0, 0, day)]["submitted"] += 1
+    handler: int | None = None
+    partner: int | None = None
+    last_close: Key | None = None
+    status = Status.SUBMITTED
+    for event in events:
+        data = event.data or {}
+        if event.kind == EventKind.REOPENED and status == Status.CLOSED and last_close is not None:
+            if wanted is None or last_close[0] in wanted:
+                totals[last_close]["reopened"] += 1
+        elif event.kind == EventKind.ASSIGNED:
+            handler, partner = data.get("handler"), None
+        elif event.kind == EventKind.DISPATCHED:
+            handler, partner = None, data.get("organisation")
+        elif event.kind == EventKind.RETURNED:
+            handler = partner = None
+        elif event.kind == EventKind.TRANSFERRED:
+            community = int(data.get("to_community") or community)
+            grid, handler, partner = data.get("to_grid"), None, None
+        elif event.kind == EventKind.STARTED and handler is None and partner is None:
+            handler = event.actor_id
+        if event.status == Status.CLOSED and status != Status.CLOSED:
+            last_close = _key(community, grid, request.category_id, handler, partner, local_day(event.at))
+        status = Status(event.status)
+
+
+def rollups_compute(*, community_ids: Iterable[int] | None = None) -> dict[Key, dict[str, int]]:
+    """The rollup counts the services would have kept, from the requests and their history."""
+    return _compute(community_ids)[0]
+
+
+def _compute(community_ids: Iterable[int] | None) -> tuple[dict[Key, dict[str, int]], int]:
+    wanted = None if community_ids is None else sorted(set(community_ids))
+    totals: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROLLUP_COUNTERS, 0))
+    submitted = (
+        _scoped(Request.objects.all(), wanted)
+        .annotate(day=TruncDate("submitted_at", tzinfo=TIME_ZONE))
+        .values_list("community_id", "grid_id", "category_id", "day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for community, grid, category, day, n in submitted:
+        totals[_key(community, grid, category, 0, 0, day)]["submitted"] += n
+    names = list(CLOSE_COUNTERS)
+    closed = (
+        _scoped(Request.objects.filter(status=Status.CLOSED), wanted)
+        .annotate(day=TruncDate("closed_at", tzinfo=TIME_ZONE))
+        .values_list("community_id", "grid_id", "category_id", "handler_id", "organisation_id", "day")
+        .annotate(**{name: Count("id", filter=CLOSE_COUNTERS[name]) for name in names})
+        .order_by()
+    )
+    for community, grid, category, handler, partner, day, *counts in closed:
+        row = totals[_key(community, grid, category, handler, partner, day)]
+        for name, value in zip(names, counts, strict=True):
+            row[name] += value
+    # The history decides the rest; only requests that moved or were reopened need it.
+    replayed = set(RequestEvent.objects.filter(kind__in=REPLAYED_KINDS).values_list("request_id", flat=True))
+    wanted_set = None if wanted is None else set(wanted)
+    ids = sorted(replayed)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        history: dict[int, list[RequestEvent]] = defaultdict(list)
+        for event in RequestEvent.objects.filter(request_id__in=chunk).order_by("request_id", "at", "id"):
+            history[event.request_id].append(event)
+        for request in Request.objects.filter(pk__in=chunk).only(
+            "id", "community_id", "grid_id", "category_id", "submitted_at"
+        ):
+            _replay(request, history[request.pk], totals, wanted_set)
+    return {key: counts for key, counts in totals.items() if any(counts.values())}, len(ids)
+
+
+def rollups_rebuild(*, community_ids: Iterable[int] | None = None, batch_size: int = 5000) -> RebuildResult:
+    """Replace the rollups of ``community_ids`` (all communities when None) with counts
+    recomputed from the requests. Writers of requests wait while it runs (SQLite takes
+    the write lock when the transaction begins; on PostgreSQL the requests table is
+    locked against writes), so no change slips between the count and the write."""
+    started = time.perf_counter()
+    wanted = None if community_ids is None else sorted(set(community_ids))
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {Request._meta.db_table} IN SHARE MODE")
+        totals, replayed = _compute(wanted)
+        _scoped(RequestRollup.objects.all(), wanted).delete()
+        paths = dict(Place.objects.filter(pk__in={key[0] for key in totals}).values_list("pk", "path"))
+        rows = [
+            (community, paths[community], grid, category, handler, partner, day,
+             *(counts[name] for name in ROLLUP_COUNTERS))
+            for (community, grid, category, handler, partner, day), counts in sorted(totals.items())
+        ]
+        _insert(rows, batch_size)
+        requests = _scoped(Request.objects.all(), wanted).count()
+    # The dashboards cache sums of rollup pieces; rows rewritten here behind the services'
+    # back would otherwise be read stale.
+    from linli.insights.rollup_cache import rates_cache_clear
+
+    rates_cache_clear()
+    return RebuildResult(rows=len(rows), requests=requests, replayed=replayed, seconds=time.perf_counter() - started)
+
+
+def _insert(rows: list[tuple[Any, ...]], batch_size: int) -> None:
+    """Plain parameterised INSERTs: the values are only ints, a path and a date, and
+    ``bulk_create`` would spend longer preparing them than the database takes to store
+    them (hundreds of thousands of rows at street scale)."""
+    opts = RequestRollup._meta
+    names = ["community", "community_path", "grid_id", "category", "handler_id", "organisation_id", "day",
+             *ROLLUP_COUNTERS]
+    columns = []
+    for name in names:
+        model_field = opts.get_field(name)
+        assert isinstance(model_field, Field) and model_field.column  # noqa: S101 - concrete fields only
+        columns.append(connection.ops.quote_name(model_field.column))
+    sql = (f"INSERT INTO {connection.ops.quote_name(opts.db_table)} ({', '.join(columns)}) "  # noqa: S608 - names from the model
+           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch_size):
+            cursor.executemany(sql, rows[start:start + batch_size])
+
+
+def rollups_snapshot(*, community_ids: Iterable[int] | None = None) -> dict[Key, dict[str, int]]:
+    """The rollup rows as they are, keyed like ``rollups_compute`` (rows of all zeros left out)."""
+    rows = _scoped(RequestRollup.objects.all(), None if community_ids is None else list(community_ids))
+    out = {}
+    for row in rows.values("community_id", "grid_id", "category_id", "handler_id", "organisation_id", "day",
+                           *ROLLUP_COUNTERS):
+        counts = {name: row[name] for name in ROLLUP_COUNTERS}
+        if any(counts.values()):
+            key = _key(row["community_id"], row["grid_id"], row["category_id"], row["handler_id"],
+                       row["organisation_id"], row["day"])
+            out[key] = counts
+    return out
+
