@@ -43,5 +43,5 @@ def extra_api_outside() -> dict[Any, Any]:
 def extra_api_names() -> set[str]:
     names: set[str] = set()
     for module in _modules():
-        names |= set(getattr(module, "API_NAMES", ()))
+        names |= {name if name.startswith("api:") else f"api:{name}" for name in getattr(module, "API_NAMES", ())}
     return names

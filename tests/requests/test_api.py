@@ -152,7 +152,7 @@ def test_intake_errors_name_the_fields(client: Client, personas: Personas) -> No
         assert field in response.json()["error"]["fields"], response.json()
     response = client.post(f"{BASE}/", "not json", content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_request"
-    assert client.post(f"{BASE}/", "[1, 2]", content_type="application/json").status_code == 400
+    assert client.post(f"{BASE}/", "[1, 2]", content_type="application/json").status_code == 422  # valid JSON of the wrong shape: invalid input
     assert not Request.objects.exists()
 
 

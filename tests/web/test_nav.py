@@ -92,7 +92,7 @@ def test_elder_mode_keeps_the_top_bar_short_but_home_lists_everything(client: Cl
     login(client, personas.lead)
     client.cookies["linli_elder"] = "1"
     page = read(client.get(reverse("web:home")).content)
-    assert page.nav_labels == [HOME, INBOX, SETTINGS]
+    assert page.nav_labels == [HOME, SETTINGS]
     assert page.tile_labels == [QUEUE, RATES, SURVEYS, RESIDENTS, CORRECTIONS, IMPORT, PLACES, AUDIT, INBOX, SETTINGS]
 
 

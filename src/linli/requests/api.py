@@ -387,7 +387,8 @@ def _create_input(request: HttpRequest) -> tuple[dict[str, Any], list[UploadedFi
     except ValueError:
         raise HttpError(400, "bad json") from None
     if not isinstance(body, dict):
-        raise HttpError(400, "bad json")
+        # Valid JSON of the wrong shape is invalid input (422 naming the body), like every operation's.
+        raise ValidationError({"__all__": [_("请求内容无法解析，请发送有效的 JSON 或表单数据。")]})
     return body, []
 
 
@@ -515,7 +516,21 @@ def request_create(request: HttpRequest) -> Any:
 
 # Transitions ----------------------------------------------------------------------------
 
+def _require_object_body(request: HttpRequest) -> None:
+    """A JSON body must be an object: ninja reads a list as "no fields given", which for
+    operations whose fields are all optional would pass as valid input."""
+    if request.content_type != "application/json" or not request.body:
+        return
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return  # ninja has already refused what does not parse
+    if not isinstance(body, dict):
+        raise ValidationError({"__all__": [_("请求内容无法解析，请发送有效的 JSON 或表单数据。")]})
+
+
 def _act(request: HttpRequest, request_id: int, level: str, expected: int | None, run: Any) -> Any:
+    _require_object_body(request)
     principal = _principal(request)
     req = sel.access_for_action(principal, request_id, level)
     try:

@@ -46,7 +46,7 @@ NAV: list[NavItem] = [
     NavItem(_("反映问题"), "requests:new", frozenset({Role.RESIDENT})),
     NavItem(_("我的诉求"), "requests:mine", frozenset({Role.RESIDENT})),
     NavItem(_("我的信息"), "people:my_data", frozenset({Role.RESIDENT})),
-    NavItem(_("我的问卷"), "surveys:mine", frozenset({Role.RESIDENT})),
+    NavItem(_("我的问卷"), "surveys:mine", frozenset({Role.RESIDENT}), elder=False),
     NavItem(_("诉求工作台"), "requests:queue", REQUEST_VIEW_ROLES | {Role.PARTNER}, elder=False),
     NavItem(_("三率考核"), "insights:rates", RATES_ROLES, elder=False),
     NavItem(_("社区排名"), "insights:ranking", frozenset({Role.STREET_SUPERVISOR}), elder=False),
@@ -56,7 +56,8 @@ NAV: list[NavItem] = [
     NavItem(_("数据导入"), "people:import", IMPORT_ROLES, elder=False),
     NavItem(_("地点"), "places:tree", PLACE_VIEW_ROLES, elder=False),
     NavItem(_("审计日志"), "audit:log", AUDIT_READERS, elder=False, superuser=True),
-    NavItem(_("消息"), "notifications:inbox", frozenset()),
+    # The header's message link (with its unread count) serves the elder-mode top bar.
+    NavItem(_("消息"), "notifications:inbox", frozenset(), elder=False),
     NavItem(_("设置"), "web:settings", frozenset(), public=True),
 ]
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures are imported by name and taken as arguments
 """The rates pages in Debian's Chromium: the charts draw from our own static files (no
 network, nothing the CSP blocks), on a desktop and on a 390px phone, in elder mode too."""
 
@@ -11,19 +12,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from linli.accounts.models import Organisation
 from linli.requests.models import Category, Rating
-from tests.browser.conftest import (  # noqa: F401 - fixtures
-    DESKTOP,
-    PHONE,
-    Watch,
-    browser,
-    new_context,
-    playwright,
-    screenshot,
-    sign_in_as,
-    watch,
-)
+from tests.browser.conftest import DESKTOP, PHONE, Watch, new_context, screenshot, sign_in_as
 from tests.conftest import Personas, Tree
-from tests.insights.conftest import Cases, at
+from tests.insights.conftest import Cases, at, cases, dispute, rates_clock  # noqa: F401 - fixtures
+from tests.requests.conftest import property_manager, repairs, submit  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("rates_clock")]
 
