@@ -28,6 +28,8 @@ from bench.generate import (
     run_generation,
     setup_django,
 )
+from bench.requests_data import DEFAULT_REQUESTS, generate_requests
+from bench.requests_load import run_load
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -45,15 +47,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--import-rows", type=int, default=10_000, help="rows in the import benchmark's workbook")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--batch-size", type=int, default=1000, help="rows per INSERT batch when generating")
+    parser.add_argument("--requests", type=int, default=None,
+                        help="residents' requests to generate after the people benchmarks (default: 1,000,000 at "
+                             "street scale and above, none below; 0 skips them and the load tests)")
+    parser.add_argument("--request-days", type=int, default=365, help="the requests span this many days before today")
+    parser.add_argument("--load-seconds", type=int, default=20,
+                        help="measured seconds per load test on the production server (default 20; 0 skips them)")
+    parser.add_argument("--profile-load", action="store_true", help="sample a server worker with py-spy per load test")
     parser.add_argument("--name", help="report name (default: the scale)")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR, help="where the JSON report goes")
     return parser
 
 
 def _line(name: str, result: dict[str, Any]) -> str:
+    if "requests_per_second" in result and "connections" in result:
+        verdict = "" if "met" not in result else ("  target met" if result["met"] else "  TARGET MISSED")
+        return (f"  {name:<48} {result['requests_per_second']:>9,.0f} req/s  p95 {result['p95_ms']:.1f} ms  "
+                f"errors {sum(result['errors'].values())}{verdict}")
     if "p50_ms" in result:
         extra = f"  status {result['status']}, {result['queries']} queries" if "status" in result else ""
         return f"  {name:<48} p50 {result['p50_ms']:>9.2f} ms   p95 {result['p95_ms']:>9.2f} ms{extra}"
+    if "requests_per_second" in result and "rollups" in result:
+        return (f"  {name:<48} {result['requests']:>12,} requests ({result['requests_per_second']:,.0f}/s, "
+                f"{result['rows_per_second']:,.0f} rows/s, {result['seconds']:.1f} s)")
     if "events_per_second" in result:
         return f"  {name:<48} {result['events_per_second']:>12,.0f} events/s"
     if "residents_per_second" in result:
@@ -77,6 +93,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results.update(benchmarks.audit_rates(args.audit_events))
     print(f"bench: importing a {args.import_rows:,}-row workbook …")
     results.update(benchmarks.people_import(generated, args.import_rows))
+    count = args.requests
+    if count is None:
+        count = DEFAULT_REQUESTS if args.scale in ("street", "district", "city") else 0
+    if count > 0:
+        results["requests_generation"] = generate_requests(generated, count=count, seed=args.seed,
+                                                           days=args.request_days, echo=print)
+        if args.load_seconds > 0:
+            print("bench: load tests on the production server …")
+            results.update(run_load(seconds=args.load_seconds, profile=args.profile_load,
+                                    output_dir=args.output_dir, echo=print))
     return results
 
 

@@ -17,7 +17,7 @@ from linli.accounts.models import Organisation, OrganisationKind, Role, RoleAssi
 from linli.demo.build import DemoBuild, build_demo
 from linli.demo.generator import SCALES
 from linli.demo.request_life import Lived, WorkingSpans
-from linli.demo.requests import everyone_for, requests_plan
+from linli.demo.requests import REQUESTS_PER_HOUSEHOLD, everyone_for, requests_plan
 from linli.places.models import Place, PlaceKind
 from linli.requests import rollups, sla
 from linli.requests.calendar import DEFAULT_WINDOWS, TIME_ZONE, WorkCalendar, parse_windows
@@ -65,7 +65,7 @@ def test_the_demo_writes_about_a_years_requests(demo: DemoBuild) -> None:
     assert built is not None
     households = SCALES["tiny"].households
     assert built.requests == Request.objects.count()
-    assert 6 * households <= built.requests <= 7.5 * households
+    assert built.requests == round(households * REQUESTS_PER_HOUSEHOLD)
     assert built.events == RequestEvent.objects.count() > 5 * built.requests
     assert built.open == Request.objects.exclude(status=Status.CLOSED).count() > 0
     first = Request.objects.order_by("submitted_at").first()

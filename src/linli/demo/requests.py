@@ -367,14 +367,14 @@ class _Calendar:
 def _seeds(everyone: Everyone, count: int, *, now: int, days: int, seed: int) -> list[Seed]:
     """Who raises what, where and when: ``count`` requests spread over the communities by
     households, each community's residents with an account filing some on the web."""
-    total_homes = sum(len(c.homes) for c in everyone.casts) or 1
+    casts = [c for c in everyone.casts if c.homes]
+    total_homes = sum(len(c.homes) for c in casts) or 1
     seeds: list[Seed] = []
-    for cast_ in everyone.casts:
-        if not cast_.homes:
-            continue
+    for position, cast_ in enumerate(casts):
         rng = seeded_rng(seed, "requests-seeds", cast_.index)
         calendar = _Calendar(now, days, cast_.calendar)
-        share = round(count * len(cast_.homes) / total_homes)
+        # Shares by households; the last community takes what rounding left, so the total is ``count``.
+        share = round(count * len(cast_.homes) / total_homes) if position < len(casts) - 1 else count - len(seeds)
         mine: list[Seed] = []
         categories = list(CATEGORY_MIX)
         category_cum = _cumulative([float(CATEGORY_MIX[c]) for c in categories])

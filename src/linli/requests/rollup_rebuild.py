@@ -28,11 +28,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Field, Q
+from django.db.models import Count, DateField, F, Field, Func, Q, Value
 from django.db.models.functions import TruncDate
 
 from linli.places.models import Place
@@ -68,7 +69,13 @@ CLOSE_COUNTERS: dict[str, Q] = {
     "rated_excluded": _RATED & Q(category__excluded_from_satisfaction=True),
     **{counter: _COUNTED_RATING & Q(rating=int(level)) for level, counter in RATING_COUNTER.items()},
 }
-REPLAYED_KINDS = (EventKind.REOPENED, EventKind.TRANSFERRED)
+# Events that never change a request's status, handler, partner or community: a replay
+# can skip them (each event records the status, so the status before a reopen is that
+# of the last event kept before it).
+STATUS_NEUTRAL_KINDS = (
+    EventKind.REPLIED, EventKind.NOTED, EventKind.CONTACTED, EventKind.WARNED, EventKind.ESCALATED,
+    EventKind.FOLLOWED, EventKind.CONTESTED, EventKind.PRIORITY, EventKind.REVIEW,
+)
 _CHUNK = 500
 
 
@@ -85,18 +92,56 @@ def _key(community: int, grid: int | None, category: int, handler: int | None, p
     return (community, grid or 0, category, handler or 0, partner or 0, day)
 
 
+@lru_cache(maxsize=1)
+def _fixed_offset_seconds() -> int | None:
+    """The time zone's UTC offset if it is the same all year in every year requests can
+    have (Asia/Shanghai has kept +08:00 since 1991), else None."""
+    offsets = {
+        datetime(year, month, 1, 12, tzinfo=TIME_ZONE).utcoffset() for year in range(1992, 2101) for month in (1, 7)
+    }
+    if len(offsets) != 1:
+        return None
+    offset = offsets.pop()
+    return None if offset is None else int(offset.total_seconds())
+
+
+def _local_day(field: str) -> Any:
+    """The local calendar day of a datetime column. On PostgreSQL ``AT TIME ZONE`` does it;
+    SQLite would call a Python function per row (minutes over a million requests), so
+    where the offset is fixed its own ``date()`` shifts by it instead (same result)."""
+    offset = _fixed_offset_seconds() if connection.vendor == "sqlite" else None
+    if offset is None:
+        return TruncDate(field, tzinfo=TIME_ZONE)
+    return Func(F(field), Value(f"{offset:+d} seconds"), function="date", output_field=DateField())
+
+
 def _scoped(queryset: Any, community_ids: list[int] | None) -> Any:
     return queryset if community_ids is None else queryset.filter(community_id__in=community_ids)
 
 
-def _replay(request: Request, events: list[RequestEvent], totals: dict[Key, dict[str, int]],
+class _Step(NamedTuple):
+    kind: str
+    status: str
+    at: datetime
+    actor_id: int | None
+    data: dict[str, Any]
+
+
+class _Moved(NamedTuple):
+    community_id: int
+    grid_id: int | None
+    category_id: int
+    submitted_at: datetime
+
+
+def _replay(request: _Moved, events: list[_Step], totals: dict[Key, dict[str, int]],
             wanted: set[int] | None) -> None:
     """Correct the grouped counts for one request whose history moved it or reopened it."""
     first_transfer = next((e for e in events if e.kind == EventKind.TRANSFERRED), None)
     community, grid = request.community_id, request.grid_id
     if first_transfer is not None:
-        community = int(first_transfer.data.get("from_community") or request.community_id)
-        grid = first_transfer.data.get("from_grid")
+        community = int((first_transfer.data or {}).get("from_community") or request.community_id)
+        grid = (first_transfer.data or {}).get("from_grid")
         # The grouped count put its submission under where it is now: move it to where it arrived.
         day = local_day(request.submitted_at)
         if wanted is None or request.community_id in wanted:
@@ -128,6 +173,19 @@ def _replay(request: Request, events: list[RequestEvent], totals: dict[Key, dict
         status = Status(event.status)
 
 
+def _moved_or_reopened() -> list[int]:
+    """The requests a replay must correct, found without reading every event: reopened
+    ones count their reopens, and a transfer leaves a request at its new community
+    itself (``request_transfer`` sets the place to it), so only requests placed at their
+    community are looked up for a transfer, through the event timeline index."""
+    ids = set(Request.objects.filter(reopen_count__gt=0).values_list("id", flat=True))
+    at_community = list(Request.objects.filter(place_id=F("community_id")).values_list("id", flat=True))
+    for start in range(0, len(at_community), _CHUNK):
+        ids.update(RequestEvent.objects.filter(request_id__in=at_community[start:start + _CHUNK],
+                                               kind=EventKind.TRANSFERRED).values_list("request_id", flat=True))
+    return sorted(ids)
+
+
 def rollups_compute(*, community_ids: Iterable[int] | None = None) -> dict[Key, dict[str, int]]:
     """The rollup counts the services would have kept, from the requests and their history."""
     return _compute(community_ids)[0]
@@ -138,7 +196,7 @@ def _compute(community_ids: Iterable[int] | None) -> tuple[dict[Key, dict[str, i
     totals: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROLLUP_COUNTERS, 0))
     submitted = (
         _scoped(Request.objects.all(), wanted)
-        .annotate(day=TruncDate("submitted_at", tzinfo=TIME_ZONE))
+        .annotate(day=_local_day("submitted_at"))
         .values_list("community_id", "grid_id", "category_id", "day")
         .annotate(n=Count("id"))
         .order_by()
@@ -148,7 +206,7 @@ def _compute(community_ids: Iterable[int] | None) -> tuple[dict[Key, dict[str, i
     names = list(CLOSE_COUNTERS)
     closed = (
         _scoped(Request.objects.filter(status=Status.CLOSED), wanted)
-        .annotate(day=TruncDate("closed_at", tzinfo=TIME_ZONE))
+        .annotate(day=_local_day("closed_at"))
         .values_list("community_id", "grid_id", "category_id", "handler_id", "organisation_id", "day")
         .annotate(**{name: Count("id", filter=CLOSE_COUNTERS[name]) for name in names})
         .order_by()
@@ -158,18 +216,20 @@ def _compute(community_ids: Iterable[int] | None) -> tuple[dict[Key, dict[str, i
         for name, value in zip(names, counts, strict=True):
             row[name] += value
     # The history decides the rest; only requests that moved or were reopened need it.
-    replayed = set(RequestEvent.objects.filter(kind__in=REPLAYED_KINDS).values_list("request_id", flat=True))
     wanted_set = None if wanted is None else set(wanted)
-    ids = sorted(replayed)
+    ids = _moved_or_reopened()
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        history: dict[int, list[RequestEvent]] = defaultdict(list)
-        for event in RequestEvent.objects.filter(request_id__in=chunk).order_by("request_id", "at", "id"):
-            history[event.request_id].append(event)
-        for request in Request.objects.filter(pk__in=chunk).only(
-            "id", "community_id", "grid_id", "category_id", "submitted_at"
-        ):
-            _replay(request, history[request.pk], totals, wanted_set)
+        history: dict[int, list[_Step]] = defaultdict(list)
+        steps = (RequestEvent.objects.filter(request_id__in=chunk).exclude(kind__in=STATUS_NEUTRAL_KINDS)
+                 .order_by("request_id", "at", "id")
+                 .values_list("request_id", "kind", "status", "at", "actor_id", "data"))
+        for request_id, *step in steps:
+            history[request_id].append(_Step(*step))
+        moved = Request.objects.filter(pk__in=chunk).values_list("id", "community_id", "grid_id", "category_id",
+                                                                 "submitted_at")
+        for pk, community_id, grid_id, category_id, submitted_at in moved:
+            _replay(_Moved(community_id, grid_id, category_id, submitted_at), history[pk], totals, wanted_set)
     return {key: counts for key, counts in totals.items() if any(counts.values())}, len(ids)
 
 
