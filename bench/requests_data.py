@@ -93,7 +93,7 @@ def generate_requests(generated: Any, *, count: int, seed: int, days: int = 365,
         "write_only_seconds": round(sink.seconds, 3),
         "requests_per_second": _rate(counts["requests"], write_seconds),
         "rows_per_second": _rate(rows, write_seconds),
-        "rollups": {"rows": rebuilt.rows, "replayed": rebuilt.replayed, "seconds": round(rebuilt.seconds, 3),
+        "rollups": {"rows": rebuilt.rows, "levels": rebuilt.levels, "replayed": rebuilt.replayed, "seconds": round(rebuilt.seconds, 3),
                     "requests_per_second": _rate(rebuilt.requests, rebuilt.seconds)},
         "analyze_seconds": round(analyze_seconds, 3),
         "table_bytes": table_bytes(),
@@ -143,12 +143,12 @@ def table_bytes() -> dict[str, int]:
     SQLite: the whole file, as the ``dbstat`` table is not always compiled in)."""
     from django.db import connection
 
-    from linli.requests.models import Request, RequestEvent, RequestRollup
+    from linli.requests.models import ROLLUP_LEVELS, Request, RequestEvent
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             out = {}
-            for model in (Request, RequestEvent, RequestRollup):
+            for model in (Request, RequestEvent, *ROLLUP_LEVELS):
                 cursor.execute("SELECT pg_total_relation_size(%s)", [model._meta.db_table])
                 out[model._meta.db_table] = int(cursor.fetchone()[0])
             return out

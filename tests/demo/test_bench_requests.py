@@ -15,7 +15,7 @@ from bench.requests_load import lua_get, lua_post, prepare_clients, server_env, 
 from django.db import connection
 from django.test import Client
 
-from linli.requests.models import Request, RequestEvent, RequestRollup
+from linli.requests.models import ROLLUP_LEVELS, Request, RequestEvent, RequestRollup
 from linli.requests.rollup_rebuild import rollups_compute, rollups_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +42,7 @@ def test_generation_writes_requests_and_keeps_the_indexes(generated: object) -> 
     assert result["requests"] == 600
     assert result["events"] == RequestEvent.objects.count() > 5 * result["requests"]
     assert result["rollups"]["rows"] == RequestRollup.objects.count() > 0
+    assert result["rollups"]["levels"] == {level.__name__: level._default_manager.count() for level in ROLLUP_LEVELS}
     assert rollups_snapshot() == rollups_compute()
     assert result["requests_per_second"] > 0 and result["table_bytes"]
     assert {table: _indexes(table) for table in before} == before

@@ -12,7 +12,7 @@ from linli.insights.periods import month_period, year_period
 from linli.insights.rollup_cache import Piece, frozen_before, rates_cache_clear, split_months
 from linli.insights.selectors import Filters, dashboard, rates_nodes, rates_scope
 from linli.requests import services as svc
-from linli.requests.models import Category, Rating, RequestRollup
+from linli.requests.models import ROLLUP_LEVELS, Category, Rating, RequestRollup
 from tests.conftest import Personas, Tree
 from tests.insights.conftest import Cases, at
 
@@ -24,7 +24,8 @@ def _rollup_queries(personas: Personas, tree: Tree, period):  # type: ignore[no-
     categories = list(Category.objects.all())
     with CaptureQueriesContext(connection) as ctx:
         board = dashboard(scope, Filters(period=period), today=local_today(), categories=categories)
-    return board, [q["sql"] for q in ctx.captured_queries if "requests_requestrollup" in q["sql"]]
+    tables = [level._meta.db_table for level in ROLLUP_LEVELS]
+    return board, [q["sql"] for q in ctx.captured_queries if any(table in q["sql"] for table in tables)]
 
 
 def test_each_tier_is_summed_again_only_when_it_may_have_changed(cases: Cases, personas: Personas,
@@ -35,6 +36,8 @@ def test_each_tier_is_summed_again_only_when_it_may_have_changed(cases: Cases, p
     cases.submit()  # today
     board, queries = _rollup_queries(personas, tree, year_period(2026))
     assert board.totals.counts["valid"] == 2 and board.totals.counts["submitted"] == 3 and len(queries) == 2
+    # Without a filter the page reads the coarser levels, never the finest.
+    assert not any(RequestRollup._meta.db_table in sql for sql in queries)
     board, queries = _rollup_queries(personas, tree, year_period(2026))
     assert board.totals.counts["submitted"] == 3 and queries == []  # nothing written since
     # Something happens today: only today is summed again.
@@ -62,7 +65,8 @@ def test_clearing_the_cache_after_a_bulk_change(cases: Cases, personas: Personas
     cases.handle(start=at(2026, 9, 7, 9, 0))
     board, _queries = _rollup_queries(personas, tree, month_period(2026, 9))
     assert board.totals.counts["valid"] == 1
-    RequestRollup.objects.filter(day__month=9).update(valid=5)  # what a rebuild or a bulk load may do
+    for level in ROLLUP_LEVELS:  # what a rebuild or a bulk load may do
+        level._default_manager.filter(day__month=9).update(valid=5)
     board, _queries = _rollup_queries(personas, tree, month_period(2026, 9))
     assert board.totals.counts["valid"] == 1  # September cannot change through the services
     rates_cache_clear()
@@ -92,3 +96,16 @@ def test_a_moved_community_leaves_the_street_at_once(cases: Cases, personas: Per
     board, _queries = _rollup_queries(personas, tree, month_period(2026, 9))
     assert board.totals.counts["valid"] == 1
     assert [row.label for row in board.by_place] == [tree.community.name]
+
+
+def test_each_read_goes_to_the_coarsest_level_that_has_its_columns() -> None:
+    from linli.insights.rollup_cache import level_for
+    from linli.requests.models import PeopleRollup, PlaceRollup
+
+    assert level_for(("category_id", "grid_id")) is PlaceRollup
+    assert level_for(("category_id", "community_id")) is PlaceRollup
+    assert level_for(("handler_id", "organisation_id")) is PeopleRollup
+    assert level_for(("handler_id", "organisation_id", "category_id")) is RequestRollup
+    assert level_for(("category_id", "grid_id", "handler_id")) is RequestRollup
+    with pytest.raises(ValueError, match="no rollup level"):
+        level_for(("rating",))

@@ -16,8 +16,23 @@ from linli.accounts.models import Organisation
 from linli.requests import services as svc
 from linli.requests.calendar import TIME_ZONE
 from linli.requests.deadlines import request_autoclose_unrated
-from linli.requests.models import Category, CloseReason, Rating, Request, RequestRollup
-from linli.requests.rollup_rebuild import rollups_compute, rollups_rebuild, rollups_snapshot
+from linli.requests.models import (
+    ROLLUP_LEVELS,
+    Category,
+    CloseReason,
+    PeopleRollup,
+    PlaceRollup,
+    Rating,
+    Request,
+    RequestRollup,
+)
+from linli.requests.rollup_rebuild import (
+    level_snapshot,
+    project,
+    rollups_compute,
+    rollups_rebuild,
+    rollups_snapshot,
+)
 from tests.conftest import Personas, Tree
 from tests.requests.conftest import Submit
 
@@ -121,6 +136,33 @@ def test_the_rebuild_equals_what_the_services_kept(history: list[Request]) -> No
     assert result.rows == len(kept) and result.requests == Request.objects.count() == 12
     assert result.replayed == 3  # two reopened, one transferred
     assert rollups_snapshot() == kept
+
+
+def _levels_agree() -> None:
+    """Each coarser level holds the finest level's counts summed over what it leaves out."""
+    fine = rollups_snapshot()
+    for level in (PlaceRollup, PeopleRollup):
+        assert level_snapshot(level) == project(fine, level), level.__name__
+
+
+def test_the_services_keep_every_level_in_step(history: list[Request], tree: Tree) -> None:
+    _levels_agree()
+    # Spot checks against the requests themselves, not the projection.
+    assert sum(c[0] for c in level_snapshot(PlaceRollup).values()) == Request.objects.count()
+    handled = {(k[2], k[3]) for k, c in level_snapshot(PeopleRollup).items() if c[1]}  # (handler, partner) with valid
+    assert handled == {(r.handler_id or 0, r.organisation_id or 0)
+                       for r in Request.objects.filter(status="closed", close_reason=CloseReason.RESOLVED)}
+    assert PlaceRollup.objects.count() <= RequestRollup.objects.count()
+
+
+def test_a_rebuild_writes_every_level(history: list[Request]) -> None:
+    kept = {level: level_snapshot(level) for level in ROLLUP_LEVELS}
+    PlaceRollup.objects.all().delete()
+    PeopleRollup.objects.update(valid=77)
+    result = rollups_rebuild()
+    assert {level: level_snapshot(level) for level in ROLLUP_LEVELS} == kept
+    assert result.levels == {level.__name__: len(rows) for level, rows in kept.items()}
+    _levels_agree()
 
 
 def test_a_rebuild_repairs_drift(history: list[Request]) -> None:

@@ -1,8 +1,9 @@
-"""Summing ``RequestRollup`` rows over pieces of time, with a cache in front.
+"""Summing request rollup rows over pieces of time, with a cache in front.
 
-A dashboard of a street over a year reads about a million rollup rows; summing them
-takes seconds, far beyond what a page may take. So every read here is cut into
-**pieces**, spans of days inside one calendar month (today apart), and the sums of each
+Each read goes to the coarsest level of ``ROLLUP_LEVELS`` that has the columns it groups
+and filters by (``level_for``): a street's year is tens of thousands of rows per place
+and category, against about a million at the finest level. Summing even those on every
+page view would be too slow, so every read here is cut into **pieces**, spans of days inside one calendar month (today apart), and the sums of each
 piece are cached with the newest request event at the time (see ``RollupReader``).
 Every change to a rollup happens in a transaction that also writes a ``RequestEvent``
 dated when it happened, and the services count everything on the day it happens: a
@@ -18,7 +19,7 @@ services' back (a rebuild, a bulk load; a moved place does it by itself, apps.py
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import reduce
@@ -30,7 +31,13 @@ from django.core.cache import cache
 from django.db.models import Case, IntegerField, Max, Q, Sum, Value, When
 
 from linli.requests.calendar import TIME_ZONE
-from linli.requests.models import ROLLUP_COUNTERS, EventKind, RequestEvent, RequestRollup
+from linli.requests.models import (
+    ROLLUP_COUNTERS,
+    ROLLUP_LEVELS,
+    EventKind,
+    RequestEvent,
+    RollupBase,
+)
 from linli.requests.services import REOPEN_WINDOW
 
 Counts = tuple[int, ...]  # one value per name in ROLLUP_COUNTERS, in that order
@@ -243,13 +250,23 @@ class RollupReader:
         return result
 
 
+def level_for(columns: Iterable[str]) -> type[RollupBase]:
+    """The coarsest rollup level that has every one of ``columns`` (scopes need only the
+    community path and grid, which every level has)."""
+    needed = set(columns)
+    for level in sorted(ROLLUP_LEVELS, key=lambda model: len(model.KEY)):
+        if needed <= set(level.KEY):
+            return level
+    raise ValueError(f"no rollup level has {sorted(needed)}")
+
+
 def _query(scope: Q, pieces: list[Piece], group: Sequence[str], filters: dict[str, int]) -> dict[Piece, PieceRows]:
     """One grouped query over every piece, each row tagged with the piece it falls in."""
     days = reduce(or_, [Q(day__range=r) for r in _ranges(pieces)])
     tag = Case(*[When(day__range=(p.start, p.end), then=Value(i)) for i, p in enumerate(pieces)],
                output_field=IntegerField())
     rows = (
-        RequestRollup.objects.filter(scope, days, **filters)
+        level_for((*group, *filters))._default_manager.filter(scope, days, **filters)
         .annotate(piece=tag)
         .values("piece", *group)
         .annotate(**{f"sum_{name}": Sum(name) for name in ROLLUP_COUNTERS})

@@ -11,7 +11,7 @@ the requests themselves.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -542,18 +542,14 @@ class RatesConfig(models.Model):
         return str(self.place) if self.place_id else str(_("默认权重"))
 
 
-class RequestRollup(models.Model):
-    """Counts per (community, grid, category, handler, partner, day), kept current by the
-    services as events happen. Intake counts by the day of submission; the rate counts
-    by the day a request closed. Zero stands for "none" in the id columns so that the
-    unique key holds on every database."""
+class RollupBase(models.Model):
+    """What every level of the request rollups has: the community (and its copied path,
+    for scope queries), the grid, the day, and the counters. Zero stands for "none" in
+    the id columns so that the unique keys hold on every database."""
 
     community = models.ForeignKey("places.Place", on_delete=models.CASCADE, related_name="+")
     community_path = models.CharField(max_length=64, db_index=True)
     grid_id = models.IntegerField(default=0)
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
-    handler_id = models.IntegerField(default=0)
-    organisation_id = models.IntegerField(default=0)
     day = models.DateField()
 
     submitted = models.IntegerField(default=0)
@@ -574,6 +570,28 @@ class RequestRollup(models.Model):
     breached = models.IntegerField(default=0)
     reopened = models.IntegerField(default=0)
 
+    # The columns that make a row's key, in order (``community_id`` … ``day``).
+    KEY: ClassVar[tuple[str, ...]] = ()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.community_id} {self.day}"
+
+
+class RequestRollup(RollupBase):
+    """Counts per (community, grid, category, handler, partner, day), kept current by the
+    services as events happen. Intake counts by the day of submission; the rate counts
+    by the day a request closed. The finest level: a dashboard filtered by category and
+    by handler or partner at once reads it; the coarser levels below serve the rest."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    handler_id = models.IntegerField(default=0)
+    organisation_id = models.IntegerField(default=0)
+
+    KEY = ("community_id", "grid_id", "category_id", "handler_id", "organisation_id", "day")
+
     class Meta:
         verbose_name = _("诉求统计")
         verbose_name_plural = _("诉求统计")
@@ -587,6 +605,48 @@ class RequestRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.community_id}/{self.category_id} {self.day}"
+
+
+class PlaceRollup(RollupBase):
+    """The same counts per (community, grid, category, day): what the dashboards and
+    rankings read when no handler or partner is chosen (ARCHITECTURE: rollups per place,
+    category and day). A street's year is tens of thousands of rows here, against about
+    one row per request at the finest level."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+
+    KEY = ("community_id", "grid_id", "category_id", "day")
+
+    class Meta:
+        verbose_name = _("诉求统计（按地点与类别）")
+        verbose_name_plural = _("诉求统计（按地点与类别）")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "grid_id", "category", "day"], name="one_place_rollup_per_key")
+        ]
+        indexes = [models.Index(fields=["community_path", "day"], name="place_rollup_scope_day")]
+
+
+class PeopleRollup(RollupBase):
+    """The same counts per (community, grid, handler, partner, day): the dashboards'
+    handler and partner tables when no category is chosen."""
+
+    handler_id = models.IntegerField(default=0)
+    organisation_id = models.IntegerField(default=0)
+
+    KEY = ("community_id", "grid_id", "handler_id", "organisation_id", "day")
+
+    class Meta:
+        verbose_name = _("诉求统计（按经办人与单位）")
+        verbose_name_plural = _("诉求统计（按经办人与单位）")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "grid_id", "handler_id", "organisation_id", "day"],
+                                    name="one_people_rollup_per_key")
+        ]
+        indexes = [models.Index(fields=["community_path", "day"], name="people_rollup_scope_day")]
+
+
+# Every level, finest first; each coarser level is the finest summed over the columns it leaves out.
+ROLLUP_LEVELS: tuple[type[RollupBase], ...] = (RequestRollup, PlaceRollup, PeopleRollup)
 
 
 ROLLUP_COUNTERS = (

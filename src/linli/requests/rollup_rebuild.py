@@ -1,4 +1,4 @@
-"""Rebuilding ``RequestRollup`` from the requests themselves.
+"""Rebuilding the request rollups from the requests themselves.
 
 The services keep the rollups current as events happen (``rollups.py``); this computes
 the same rows from scratch, for an operator who suspects drift (``linli requests
@@ -20,6 +20,9 @@ What the services add, and where this finds it again:
   where it arrived: the history's first transfer names that community. (The grid it
   arrived in is not recorded by ``request_transfer``; it is taken from the event's
   ``from_grid`` when present, else counted as none.)
+
+The finest level (``RequestRollup``) is computed; each coarser level of ``ROLLUP_LEVELS``
+is its sum over the columns that level leaves out (``project``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -40,11 +43,13 @@ from linli.places.models import Place
 from linli.requests.calendar import TIME_ZONE
 from linli.requests.models import (
     ROLLUP_COUNTERS,
+    ROLLUP_LEVELS,
     CloseReason,
     EventKind,
     Request,
     RequestEvent,
     RequestRollup,
+    RollupBase,
     Status,
 )
 from linli.requests.rollups import RATING_COUNTER, local_day
@@ -81,10 +86,12 @@ _CHUNK = 500
 
 @dataclass(frozen=True)
 class RebuildResult:
-    rows: int
+    rows: int  # at the finest level
     requests: int
     replayed: int
     seconds: float
+    # Rows per level (model name → rows), the finest included.
+    levels: dict[str, int] = field(default_factory=dict)
 
 
 def _key(community: int, grid: int | None, category: int, handler: int | None, partner: int | None,
@@ -245,30 +252,44 @@ def rollups_rebuild(*, community_ids: Iterable[int] | None = None, batch_size: i
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {Request._meta.db_table} IN SHARE MODE")
         totals, replayed = _compute(wanted)
-        _scoped(RequestRollup.objects.all(), wanted).delete()
         paths = dict(Place.objects.filter(pk__in={key[0] for key in totals}).values_list("pk", "path"))
-        rows = [
-            (community, paths[community], grid, category, handler, partner, day,
-             *(counts[name] for name in ROLLUP_COUNTERS))
-            for (community, grid, category, handler, partner, day), counts in sorted(totals.items())
-        ]
-        _insert(rows, batch_size)
+        levels: dict[str, int] = {}
+        for level in ROLLUP_LEVELS:
+            _scoped(level._default_manager.all(), wanted).delete()
+            level_rows = [(key[0], paths[key[0]], *key[1:], *counts)
+                          for key, counts in sorted(project(totals, level).items())]
+            _insert(level, level_rows, batch_size)
+            levels[level.__name__] = len(level_rows)
         requests = _scoped(Request.objects.all(), wanted).count()
     # The dashboards cache sums of rollup pieces; rows rewritten here behind the services'
     # back would otherwise be read stale.
     from linli.insights.rollup_cache import rates_cache_clear
 
     rates_cache_clear()
-    return RebuildResult(rows=len(rows), requests=requests, replayed=replayed, seconds=time.perf_counter() - started)
+    return RebuildResult(rows=levels[RequestRollup.__name__], requests=requests, replayed=replayed,
+                         seconds=time.perf_counter() - started, levels=levels)
 
 
-def _insert(rows: list[tuple[Any, ...]], batch_size: int) -> None:
+_FINE_KEY = RequestRollup.KEY
+
+
+def project(totals: dict[Key, dict[str, int]], level: type[RollupBase]) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    """The finest level's counts summed onto ``level``'s key (its columns, in its order)."""
+    positions = [_FINE_KEY.index(column) for column in level.KEY]
+    out: dict[tuple[Any, ...], list[int]] = {}
+    for key, counts in totals.items():
+        row = out.setdefault(tuple(key[i] for i in positions), [0] * len(ROLLUP_COUNTERS))
+        for index, name in enumerate(ROLLUP_COUNTERS):
+            row[index] += counts[name]
+    return {key: tuple(counts) for key, counts in out.items() if any(counts)}
+
+
+def _insert(level: type[RollupBase], rows: list[tuple[Any, ...]], batch_size: int) -> None:
     """Plain parameterised INSERTs: the values are only ints, a path and a date, and
     ``bulk_create`` would spend longer preparing them than the database takes to store
     them (hundreds of thousands of rows at street scale)."""
-    opts = RequestRollup._meta
-    names = ["community", "community_path", "grid_id", "category", "handler_id", "organisation_id", "day",
-             *ROLLUP_COUNTERS]
+    opts = level._meta
+    names = [level.KEY[0], "community_path", *level.KEY[1:], *ROLLUP_COUNTERS]  # get_field knows "…_id" too
     columns = []
     for name in names:
         model_field = opts.get_field(name)
@@ -283,14 +304,20 @@ def _insert(rows: list[tuple[Any, ...]], batch_size: int) -> None:
 
 def rollups_snapshot(*, community_ids: Iterable[int] | None = None) -> dict[Key, dict[str, int]]:
     """The rollup rows as they are, keyed like ``rollups_compute`` (rows of all zeros left out)."""
-    rows = _scoped(RequestRollup.objects.all(), None if community_ids is None else list(community_ids))
-    out = {}
-    for row in rows.values("community_id", "grid_id", "category_id", "handler_id", "organisation_id", "day",
-                           *ROLLUP_COUNTERS):
-        counts = {name: row[name] for name in ROLLUP_COUNTERS}
-        if any(counts.values()):
-            key = _key(row["community_id"], row["grid_id"], row["category_id"], row["handler_id"],
-                       row["organisation_id"], row["day"])
-            out[key] = counts
-    return out
+    return {
+        _key(*key): dict(zip(ROLLUP_COUNTERS, counts, strict=True))
+        for key, counts in level_snapshot(RequestRollup, community_ids=community_ids).items()
+    }
 
+
+def level_snapshot(level: type[RollupBase], *, community_ids: Iterable[int] | None = None
+                   ) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    """One level's rows as they are, keyed by its ``KEY`` columns, like ``project`` gives
+    them (rows of all zeros left out)."""
+    rows = _scoped(level._default_manager.all(), None if community_ids is None else list(community_ids))
+    out = {}
+    for row in rows.values_list(*level.KEY, *ROLLUP_COUNTERS):
+        counts = tuple(row[len(level.KEY):])
+        if any(counts):
+            out[tuple(row[:len(level.KEY)])] = counts
+    return out

@@ -1,5 +1,6 @@
-"""Keeping ``RequestRollup`` current as events happen (ARCHITECTURE: dashboards read
-rollups, never the raw requests).
+"""Keeping the request rollups current as events happen (ARCHITECTURE: dashboards read
+rollups, never the raw requests). Every change goes to each level of ``ROLLUP_LEVELS``
+in the same transaction, so a coarser level is always the finest summed.
 
 A request adds to ``submitted`` on the day it arrives, and to the rate counters on the
 day it closes. The key it was counted under at close is kept on the request, so a
@@ -15,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from linli.requests.calendar import TIME_ZONE
-from linli.requests.models import CloseReason, Rating, Request, RequestRollup
+from linli.requests.models import ROLLUP_LEVELS, CloseReason, Rating, Request, RollupBase
 
 RATING_COUNTER = {
     Rating.VERY_SATISFIED: "very_satisfied",
@@ -42,20 +43,28 @@ def rollup_key(request: Request, day: date, *, with_handler: bool = True) -> dic
 
 
 def rollup_add(key: dict[str, Any], community_path: str, counts: dict[str, int]) -> None:
+    """Add ``counts`` under ``key`` (the finest level's columns) at every level."""
     counts = {name: value for name, value in counts.items() if value}
     if not counts:
         return
-    lookup = {**key, "day": date.fromisoformat(key["day"]) if isinstance(key["day"], str) else key["day"]}
+    full = {**key, "day": date.fromisoformat(key["day"]) if isinstance(key["day"], str) else key["day"]}
     updates = {name: F(name) + value for name, value in counts.items()}
-    if RequestRollup.objects.filter(**lookup).update(**updates):
+    for level in ROLLUP_LEVELS:
+        _upsert(level, {column: full[column] for column in level.KEY}, community_path, counts, updates)
+
+
+def _upsert(level: type[RollupBase], lookup: dict[str, Any], community_path: str, counts: dict[str, int],
+            updates: dict[str, Any]) -> None:
+    rows = level._default_manager.filter(**lookup)
+    if rows.update(**updates):
         return
     try:
         with transaction.atomic():
-            RequestRollup.objects.create(**lookup, community_path=community_path, **counts)
+            level._default_manager.create(**lookup, community_path=community_path, **counts)
             return
     except IntegrityError:
         pass  # another transaction created the row first
-    RequestRollup.objects.filter(**lookup).update(**updates)
+    rows.update(**updates)
 
 
 def close_counts(request: Request, *, excluded: bool) -> dict[str, int]:
@@ -117,6 +126,7 @@ def on_place_moved(*, old_path: str, new_path: str, **_kwargs: Any) -> None:
     Request.objects.filter(place_path__startswith=old_path).update(
         place_path=Concat(Value(new_path), Substr("place_path", len(old_path) + 1))
     )
-    RequestRollup.objects.filter(community_path__startswith=old_path).update(
-        community_path=Concat(Value(new_path), Substr("community_path", len(old_path) + 1))
-    )
+    for level in ROLLUP_LEVELS:
+        level._default_manager.filter(community_path__startswith=old_path).update(
+            community_path=Concat(Value(new_path), Substr("community_path", len(old_path) + 1))
+        )

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
 
 from linli.places.models import Place, PlaceKind
-from linli.requests.models import Rating, RequestRollup
+from linli.requests.models import PlaceRollup, Rating
 from linli.surveys.models import (
     SCALES,
     Answer,
@@ -255,7 +255,7 @@ def _months(start: date, end: date) -> list[date]:
 def return_visit_series(place: Place, *, start: date, end: date) -> list[MonthRatings]:
     """The return-visit ratings of requests (回访评价) closed at ``place`` between
     ``start`` and ``end`` (inclusive), month by month, every month present (zeros where
-    none); from ``RequestRollup``, in one query. Rated cases of categories left out of
+    none); from the rollups by place (``PlaceRollup``), in one query. Rated cases of categories left out of
     the satisfaction rate are not counted, as in the three rates."""
     if start > end:
         raise ValidationError(_("开始日期应早于结束日期。"))
@@ -265,7 +265,7 @@ def return_visit_series(place: Place, *, start: date, end: date) -> list[MonthRa
         scope = Q(community_path__startswith=place.path)
     else:
         raise ValidationError(_("回访评价按网格及以上统计，楼栋和住户没有单独的统计。"))
-    rows = (RequestRollup.objects.filter(scope, day__gte=start, day__lte=end).order_by()
+    rows = (PlaceRollup.objects.filter(scope, day__gte=start, day__lte=end).order_by()
             .annotate(month=TruncMonth("day")).values("month")
             .annotate(**{name: Sum(name) for name in RATING_COUNTERS}))
     found: dict[date, dict[int, int]] = {}
