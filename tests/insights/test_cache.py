@@ -109,3 +109,26 @@ def test_each_read_goes_to_the_coarsest_level_that_has_its_columns() -> None:
     assert level_for(("category_id", "grid_id", "handler_id")) is RequestRollup
     with pytest.raises(ValueError, match="no rollup level"):
         level_for(("rating",))
+
+
+def test_warming_fills_the_cache_for_the_first_visitor(cases: Cases, personas: Personas, tree: Tree) -> None:
+    from linli.core.jobs import registered_jobs
+    from linli.insights.periods import default_period
+    from linli.insights.warm import rates_cache_warm
+    from linli.requests.tasks import warm_rates
+
+    cases.handle(start=at(2026, 12, 7, 9, 0))
+    rates_cache_clear()
+    board, queries = _rollup_queries(personas, tree, default_period(local_today()))
+    assert queries  # a cold cache sums
+    rates_cache_clear()
+    done = rates_cache_warm()
+    from linli.places.models import Place, PlaceKind
+
+    kinds = Place.objects.filter(is_active=True).values_list("kind", flat=True)
+    assert done["dashboards"] == sum(k in (PlaceKind.DISTRICT, PlaceKind.STREET, PlaceKind.COMMUNITY) for k in kinds) >= 3
+    assert done["rankings"] == sum(k in (PlaceKind.DISTRICT, PlaceKind.STREET) for k in kinds) >= 1
+    warmed, queries = _rollup_queries(personas, tree, default_period(local_today()))
+    assert queries == [] and warmed.totals.counts == board.totals.counts
+    jobs = {job.name: job for job in registered_jobs()}
+    assert jobs["insights.warm_rates"].task is warm_rates and warm_rates.call()["dashboards"] == done["dashboards"]

@@ -1,4 +1,5 @@
-"""The worker's recurring jobs for requests: the SLA sweep and closing unrated requests."""
+"""The worker's recurring jobs for requests: the SLA sweep, closing unrated requests, and
+filling the rates dashboards' cache ahead of their visitors (``insights.warm``)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,11 @@ def sweep_deadlines() -> dict[str, int]:
 @task()
 def close_unrated() -> int:
     return request_autoclose_unrated()
+
+
+@recurring(every=timedelta(minutes=30), name="insights.warm_rates")
+@task()
+def warm_rates() -> dict[str, float]:
+    from linli.insights.warm import rates_cache_warm
+
+    return rates_cache_warm()
