@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results.update(benchmarks.audit_rates(args.audit_events))
     print(f"bench: importing a {args.import_rows:,}-row workbook …")
     results.update(benchmarks.people_import(generated, args.import_rows))
+    print("bench: the satisfaction model (PLS fit and a 1,000-resample bootstrap) …")
+    from bench import pls_bench
+
+    results.update(pls_bench.run(runs=3))
     count = args.requests
     if count is None:
         count = DEFAULT_REQUESTS if args.scale in ("street", "district", "city") else 0
