@@ -16,6 +16,8 @@ urlpatterns = [
     path("insights/", include("linli.insights.urls")),
     path("notifications/", include("linli.notifications.urls")),
     path("surveys/", include("linli.surveys.urls")),
+    path("deliberation/", include("linli.deliberation.urls")),
+    path("votes/", include("linli.deliberation.vote_urls")),
     # Open311 GeoReport v2 (a public, key-authenticated machine interface).
     path("open311/", include("linli.requests.open311.urls")),
     # The admin signs in through linli's own page, so it gets throttling and two-factor too.

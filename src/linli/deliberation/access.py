@@ -10,6 +10,7 @@ community's proposals and meetings (``resident_reaches``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -17,14 +18,16 @@ from django.db import models
 from django.http import Http404
 
 from linli.accounts.access import grant_covering
-from linli.deliberation.base import lives_in
+from linli.deliberation.base import has_role, lives_in
 from linli.deliberation.models import (
     DELIBERATION_MANAGE_ROLES,
     DELIBERATION_VIEW_ROLES,
     DELIBERATION_WORK_ROLES,
     VOTE_RUN_ROLES,
+    Action,
     Decision,
     Meeting,
+    MeetingStatus,
     Proposal,
     Vote,
     VoteStatus,
@@ -88,3 +91,59 @@ def public_vote(pk: int) -> Vote:
     if vote is None:
         raise Http404
     return vote
+
+
+# Pages: residents take part in their community's proposals and meetings; staff see them in scope.
+
+@dataclass(frozen=True)
+class Reach:
+    """How the caller reaches a proposal or a meeting."""
+
+    member: bool  # lives in its community: proposes, supports, answers polls, signs in, comments
+    staff: bool  # holds a deliberation role covering it (auditors and the street level read)
+    work: bool  # may sign people in (DELIBERATION_WORK_ROLES, not read-only)
+    manage: bool  # may convene, answer, record (DELIBERATION_MANAGE_ROLES, not read-only)
+
+
+def reach(principal: Any, community: Place, path: str) -> Reach:
+    """404 for whoever neither lives in ``community`` nor holds a deliberation role over ``path``."""
+    member = lives_in(principal, community)
+    staff = bool(grant_covering(principal, path, roles=DELIBERATION_VIEW_ROLES))
+    if not (member or staff):
+        raise Http404
+    return Reach(member, staff, has_role(principal, path, DELIBERATION_WORK_ROLES),
+                 has_role(principal, path, DELIBERATION_MANAGE_ROLES))
+
+
+def reach_proposal(principal: Any, pk: int) -> tuple[Proposal, Reach]:
+    proposal = _get(Proposal, pk, ("community", "place", "proposer", "merged_into"))
+    return proposal, reach(principal, proposal.community, proposal.place_path)
+
+
+def reach_meeting(principal: Any, pk: int) -> tuple[Meeting, Reach]:
+    meeting = _get(Meeting, pk, ("community", "place"))
+    return meeting, reach(principal, meeting.community, meeting.place_path)
+
+
+def access_action(principal: Any, pk: int, *, write: bool = False) -> Action:
+    """Staff in scope see an action, and so does its owner; the owner and those who
+    manage report progress (403 for the others)."""
+    action = _get(Action, pk, ("decision", "parent", "owner"))
+    is_owner = action.owner_id is not None and action.owner_id == getattr(principal, "pk", None)
+    if not is_owner:
+        check_scope(principal, action.place_path, write=write, roles=DELIBERATION_MANAGE_ROLES)
+    return action
+
+
+def public_meeting(pk: int) -> Meeting:
+    """A meeting on the public record: held, with its minutes published."""
+    meeting = Meeting.objects.select_related("community", "place").filter(
+        pk=pk, status=MeetingStatus.HELD, minutes_published=True).first()
+    if meeting is None:
+        raise Http404
+    return meeting
+
+
+def public_decision(pk: int) -> Decision:
+    """Decisions are public: what the committee decided, and how it is carried out."""
+    return _get(Decision, pk, ("community", "place", "meeting", "vote"))

@@ -46,6 +46,7 @@ from linli.deliberation.counting import (
 from linli.deliberation.models import (
     DELIBERATION_MANAGE_ROLES,
     DELIBERATION_WORK_ROLES,
+    VOTE_RUN_ROLES,
     Action,
     ActionPhoto,
     ActionStatus,
@@ -55,6 +56,7 @@ from linli.deliberation.models import (
     Attendance,
     BodyKind,
     Decision,
+    DeliberationConfig,
     Meeting,
     MeetingComment,
     MeetingKind,
@@ -90,13 +92,13 @@ from linli.deliberation.voting import (
 )
 from linli.notifications.services import notify
 from linli.people.models import Resident, ResidentStatus
-from linli.places.models import Place
+from linli.places.models import Place, PlaceKind
 from linli.requests.models import Request
 from linli.requests.photos import photo_clean, photos_check_count
 from linli.requests.services import holders
 
 __all__ = [
-    "AlreadyVoted", "CastReceipt", "ResultsHidden", "action_create", "action_update", "decision_record",
+    "AlreadyVoted", "CastReceipt", "ResultsHidden", "action_create", "action_update", "config_save", "decision_record",
     "meeting_agenda_add", "meeting_cancel", "meeting_comment", "meeting_comment_hide", "meeting_create",
     "meeting_end", "meeting_minutes_save", "meeting_poll_answer", "meeting_schedule", "meeting_sign_in",
     "meeting_time_option_add", "owner_link", "owner_roll_import", "paper_entry_confirm", "paper_entry_create",
@@ -637,3 +639,35 @@ def action_update(
               photos=len(cleaned))
     action.refresh_from_db()
     return update
+
+
+# Settings -----------------------------------------------------------------------------------------
+
+CONFIG_FIELDS = ("support_threshold", "progress_planned", "progress_in_progress", "progress_done", "reminder_hours")
+
+
+def config_save(*, place: Place, by: Any, values: dict[str, int]) -> DeliberationConfig:
+    """A community's own numbers (the support threshold, the default progress of each
+    status, the vote reminder interval). Proposals keep the threshold they were made
+    with; actions take the new defaults at their next change of status."""
+    require_role(by, place.path, VOTE_RUN_ROLES)
+    if place.kind != PlaceKind.COMMUNITY:
+        raise ValidationError({"place": [_("请选择社区。")]})
+    unknown = set(values) - set(CONFIG_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown settings: {sorted(unknown)}")
+    current = config_for(place)
+    merged = {name: int(values.get(name, getattr(current, name))) for name in CONFIG_FIELDS}
+    if merged["support_threshold"] < 1:
+        raise ValidationError({"support_threshold": [_("至少需要 1 人附议。")]})
+    for name in ("progress_planned", "progress_in_progress", "progress_done"):
+        if not 0 <= merged[name] <= 100:
+            raise ValidationError({name: [_("进度须在 0 到 100 之间。")]})
+    if not merged["progress_planned"] <= merged["progress_in_progress"] <= merged["progress_done"]:
+        raise ValidationError({"progress_in_progress": [_("进度须按“计划中 ≤ 进行中 ≤ 已完成”设置。")]})
+    if merged["reminder_hours"] < 0:
+        raise ValidationError({"reminder_hours": [_("不能小于 0。")]})
+    with transaction.atomic():
+        config, _created = DeliberationConfig.objects.update_or_create(place=place, defaults=merged)
+        audit(by, "config_save", config, community_id=place.pk, **merged)
+    return config
