@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from linli.accounts.models import Role, User
 from linli.audit.services import audit_record
+from linli.demo.deliberation import deliberation_build
 from linli.demo.generator import (
     SCALES,
     Generated,
@@ -22,7 +23,11 @@ from linli.demo.generator import (
 )
 from linli.demo.requests import REQUESTS_PER_HOUSEHOLD, RequestsBuilt, requests_build
 from linli.demo.staff import SUPERUSER, create_accounts, plan_residents, plan_staff
+from linli.demo.surveys import surveys_build
+from linli.demo.votes import votes_build
+from linli.insights.satisfaction import satisfaction_runs_for_demo
 from linli.places.models import Place
+from linli.surveys.models import Questionnaire, Template
 
 DEMO_SEED = 2026
 DEMO_PREFIX = "demo"
@@ -58,6 +63,15 @@ def build_demo(*, scale: Scale = SCALES["street"], seed: int = DEMO_SEED, progre
                                   count=round(scale.households * REQUESTS_PER_HOUSEHOLD))
         generated.counts.update(organisations=requests.organisations, requests=requests.requests,
                                 request_events=requests.events)
+        surveys = surveys_build(community_ids=generated.community_ids, seed=seed)
+        generated.counts.update(surveys.counts)
+        # The satisfaction model on every round, so the dashboards have their numbers at once.
+        rounds = Questionnaire.objects.filter(pk__in=surveys.questionnaires, template=Template.SATISFACTION)
+        runs = satisfaction_runs_for_demo(questionnaires=list(rounds.order_by("opens_at", "pk")), bootstrap=200,
+                                          seed=seed)
+        generated.counts.update(satisfaction_runs=len(runs))
+        generated.counts.update(deliberation_build(community_ids=generated.community_ids, seed=seed).counts())
+        generated.counts.update(votes_build(community_ids=generated.community_ids, seed=seed).counts())
         audit_record(
             actor=None, action="demo.build", object_type="demo", object_id=MARKER_CODE,
             after={"seed": seed, "scale": scale.name, "accounts": len(users), **dict(sorted(generated.counts.items()))},
