@@ -28,6 +28,12 @@ RANKING = "社区排名"
 INBOX = "消息"
 SURVEYS = "调查问卷"
 MY_SURVEYS = "我的问卷"
+SATISFACTION = "满意度分析"
+PROPOSALS = "居民提议"
+DESK = "议事协商"
+PUBLIC_RECORD = "议事公开"
+VOTES = "投票表决"
+RESULTS = "公开结果"
 
 
 def nav_of(client: Client) -> list[str]:
@@ -39,14 +45,20 @@ def nav_of(client: Client) -> list[str]:
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("resident", [HOME, REPORT, MY_REQUESTS, MY_DATA, MY_SURVEYS, INBOX, SETTINGS]),
-        ("grid_worker", [HOME, QUEUE, RESIDENTS, CORRECTIONS, PLACES, INBOX, SETTINGS]),
-        ("staff", [HOME, QUEUE, RATES, SURVEYS, RESIDENTS, CORRECTIONS, IMPORT, PLACES, INBOX, SETTINGS]),
-        ("lead", [HOME, QUEUE, RATES, SURVEYS, RESIDENTS, CORRECTIONS, IMPORT, PLACES, AUDIT, INBOX, SETTINGS]),
-        ("street_supervisor", [HOME, QUEUE, RATES, RANKING, SURVEYS, RESIDENTS, CORRECTIONS, PLACES, AUDIT, INBOX, SETTINGS]),
-        ("auditor", [HOME, QUEUE, RATES, SURVEYS, RESIDENTS, CORRECTIONS, PLACES, AUDIT, INBOX, SETTINGS]),
-        ("partner", [HOME, QUEUE, INBOX, SETTINGS]),
-        ("outsider", [HOME, INBOX, SETTINGS]),
+        ("resident", [HOME, REPORT, MY_REQUESTS, MY_DATA, MY_SURVEYS, PROPOSALS, PUBLIC_RECORD, VOTES, RESULTS, INBOX,
+                      SETTINGS]),
+        ("grid_worker", [HOME, QUEUE, DESK, PUBLIC_RECORD, VOTES, RESULTS, RESIDENTS, CORRECTIONS, PLACES, INBOX,
+                         SETTINGS]),
+        ("staff", [HOME, QUEUE, RATES, SURVEYS, SATISFACTION, DESK, PUBLIC_RECORD, VOTES, RESULTS, RESIDENTS,
+                   CORRECTIONS, IMPORT, PLACES, INBOX, SETTINGS]),
+        ("lead", [HOME, QUEUE, RATES, SURVEYS, SATISFACTION, DESK, PUBLIC_RECORD, VOTES, RESULTS, RESIDENTS,
+                  CORRECTIONS, IMPORT, PLACES, AUDIT, INBOX, SETTINGS]),
+        ("street_supervisor", [HOME, QUEUE, RATES, RANKING, SURVEYS, SATISFACTION, DESK, PUBLIC_RECORD, VOTES,
+                               RESULTS, RESIDENTS, CORRECTIONS, PLACES, AUDIT, INBOX, SETTINGS]),
+        ("auditor", [HOME, QUEUE, RATES, SURVEYS, SATISFACTION, DESK, PUBLIC_RECORD, VOTES, RESULTS, RESIDENTS,
+                     CORRECTIONS, PLACES, AUDIT, INBOX, SETTINGS]),
+        ("partner", [HOME, QUEUE, PUBLIC_RECORD, RESULTS, INBOX, SETTINGS]),
+        ("outsider", [HOME, PUBLIC_RECORD, RESULTS, INBOX, SETTINGS]),
     ],
 )
 def test_navigation_follows_the_roles_held(client: Client, personas: Personas, persona: str, expected: list[str]) -> None:
@@ -55,19 +67,19 @@ def test_navigation_follows_the_roles_held(client: Client, personas: Personas, p
 
 
 def test_signed_out_navigation_is_public_only(client: Client, db: None) -> None:
-    assert nav_of(client) == [HOME, SETTINGS]
+    assert nav_of(client) == [HOME, PUBLIC_RECORD, RESULTS, SETTINGS]
 
 
 def test_staff_owing_the_second_factor_are_offered_no_staff_pages(client: Client, personas: Personas) -> None:
     client.force_login(personas.staff)  # password given, one-time code not yet
     response = client.get(reverse("web:settings"))  # reachable before the second factor
     assert response.status_code == 200
-    assert read(response.content).nav_labels == [HOME, SETTINGS]
+    assert read(response.content).nav_labels == [HOME, PUBLIC_RECORD, RESULTS, SETTINGS]
 
 
 def test_superuser_also_sees_the_audit_log_and_the_admin(client: Client, superuser: object) -> None:
     login(client, superuser)  # type: ignore[arg-type]
-    assert nav_of(client) == [HOME, AUDIT, INBOX, SETTINGS, ADMIN]
+    assert nav_of(client) == [HOME, PUBLIC_RECORD, RESULTS, AUDIT, INBOX, SETTINGS, ADMIN]
 
 
 def test_current_page_is_marked(client: Client, personas: Personas) -> None:
@@ -93,7 +105,8 @@ def test_elder_mode_keeps_the_top_bar_short_but_home_lists_everything(client: Cl
     client.cookies["linli_elder"] = "1"
     page = read(client.get(reverse("web:home")).content)
     assert page.nav_labels == [HOME, SETTINGS]
-    assert page.tile_labels == [QUEUE, RATES, SURVEYS, RESIDENTS, CORRECTIONS, IMPORT, PLACES, AUDIT, INBOX, SETTINGS]
+    assert page.tile_labels == [QUEUE, RATES, SURVEYS, SATISFACTION, DESK, PUBLIC_RECORD, VOTES, RESULTS, RESIDENTS,
+                                CORRECTIONS, IMPORT, PLACES, AUDIT, INBOX, SETTINGS]
 
 
 def test_home_names_each_role_and_place(client: Client, personas: Personas, tree: Tree) -> None:
