@@ -4,10 +4,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from linli.audit.models import AuditEvent, AuditHead
@@ -56,20 +56,71 @@ def audit_record(
         object_id = object_id or str(obj.pk)
         community_id = community_id if community_id is not None else _community_of(obj)
     before, after = _canonical(before), _canonical(after)
-    with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-        seq = head.last_seq + 1
+    values: dict[str, Any] = {
+        "at": at, "actor": actor_id, "actor_label": actor_label, "action": action, "object_type": object_type,
+        "object_id": object_id, "community_id": community_id, "before": before, "after": after,
+    }
+    # No savepoint inside the caller's transaction: a failed append leaves that whole
+    # transaction to roll back (Django refuses to go on in it), so a change can never
+    # commit without its event. The head row lock is held from the first statement to
+    # the commit, which makes appends take turns; two statements keep that short (it
+    # is what every vote cast waits on).
+    with transaction.atomic(savepoint=False):
+        claimed = _claim_seq()
+        if claimed is None:  # the very first event: make the head row, then take it
+            AuditHead.objects.get_or_create(id=1)
+            claimed = _claim_seq()
+        if claimed is None:
+            raise RuntimeError("the audit chain head cannot be taken")
+        seq, prev_hash = claimed
         digest = event_hash(
             seq=seq, at=at, actor_id=actor_id, actor_label=actor_label, action=action, object_type=object_type,
-            object_id=object_id, community_id=community_id, before=before, after=after, prev_hash=head.last_hash,
+            object_id=object_id, community_id=community_id, before=before, after=after, prev_hash=prev_hash,
         )
-        event = AuditEvent.objects.create(
-            seq=seq, at=at, actor_id=actor_id, actor_label=actor_label, action=action, object_type=object_type,
-            object_id=object_id, community_id=community_id, before=before, after=after,
-            prev_hash=head.last_hash, hash=digest,
-        )
-        AuditHead.objects.filter(id=1).update(last_seq=seq, last_hash=digest)
+        values.update(seq=seq, prev_hash=prev_hash, hash=digest)
+        pk = _insert_and_move_head(values, digest)
+    event = AuditEvent(id=pk, **{("actor_id" if k == "actor" else k): v for k, v in values.items()})
+    event._state.adding = False
+    event._state.db = connection.alias
     return event
+
+
+def _quoted() -> tuple[str, str]:
+    quote = connection.ops.quote_name
+    return quote(AuditEvent._meta.db_table), quote(AuditHead._meta.db_table)
+
+
+def _claim_seq() -> tuple[int, str] | None:
+    """Take the head row (the lock that makes appends take turns) and the next sequence
+    number, with the hash of the event before it (unchanged by this statement)."""
+    _events, head = _quoted()
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {head} SET last_seq = last_seq + 1 WHERE id = 1 "  # noqa: S608
+                       "RETURNING last_seq, last_hash")
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def _insert_and_move_head(values: dict[str, Any], digest: str) -> int:
+    """INSERT the event and record its hash in the head: one round trip on PostgreSQL.
+    Raw SQL, with each value prepared by its field exactly as the ORM would, because
+    this runs once per write of the whole system."""
+    events, head = _quoted()
+    fields = [cast("models.Field[Any, Any]", AuditEvent._meta.get_field(name)) for name in values]
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    insert = f"INSERT INTO {events} ({columns}) VALUES ({marks})"  # noqa: S608
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH e AS ({insert} RETURNING id) "  # noqa: S608
+                           f"UPDATE {head} SET last_hash = %s FROM e WHERE {head}.id = 1 RETURNING e.id",
+                           [*params, digest])
+            return int(cursor.fetchone()[0])
+        cursor.execute(insert + " RETURNING id", params)
+        pk = int(cursor.fetchone()[0])
+        cursor.execute(f"UPDATE {head} SET last_hash = %s WHERE id = 1", [digest])  # noqa: S608
+        return pk
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,59 @@ def _owner_key(unit: _Unit) -> str:
     return "name:" + hashlib.sha256(owner_name_key(unit.owner_name).encode("utf-8")).hexdigest()
 
 
+def _read_register(upload: UploadedFile, developer_name: str) -> tuple[bytes, list[_Unit], list[RowError]]:
+    data = upload.read(settings.UPLOAD_MAX_BYTES + 1)
+    upload.seek(0)
+    _format, rows = read_table(name=upload.name or "", stream=upload, size=upload.size, max_rows=MAX_ROWS)
+    units, errors = _parse(rows, developer_name)
+    upload.seek(0)
+    return data, units, errors
+
+
+@dataclass
+class RollPreview:
+    """What an import of this file would store, before anything is stored."""
+
+    sha256: str
+    rows: int = 0
+    units: int = 0
+    owners: int = 0
+    developer_units: int = 0
+    linked: int = 0
+    total_area: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    sample: list[tuple[int, str, str, int, bool]] = field(default_factory=list)  # row, unit, owner, area, developer
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.units > 0
+
+
+PREVIEW_ROWS = 20
+
+
+def owner_roll_preview(*, place: Place, by: Any, upload: UploadedFile, developer_name: str = "") -> RollPreview:
+    """Read the register as ``owner_roll_import`` would and say what it would store (the
+    counts as the law counts owners, the first rows, every bad row), storing nothing.
+    ``sha256`` names the file, so the import can insist on the file that was previewed."""
+    require_role(by, place.path, DELIBERATION_MANAGE_ROLES)
+    community = community_of(place)
+    developer_name = clean_text(developer_name, field="developer_name", required=False, max_length=120)
+    data, units, errors = _read_register(upload, developer_name)
+    preview = RollPreview(sha256=hashlib.sha256(data).hexdigest(), rows=len(units) + len(errors), errors=errors)
+    grouped: dict[str, list[_Unit]] = {}
+    for unit in units:
+        grouped.setdefault(_owner_key(unit), []).append(unit)
+    hashes = {u.id_hash for u in units if u.id_hash}
+    preview.units = len(units)
+    preview.owners = len(grouped)
+    preview.developer_units = len(grouped.get(DEVELOPER_KEY, []))
+    preview.total_area = sum(u.area for u in units)
+    preview.linked = Resident.objects.filter(community=community, id_number_hash__in=hashes).count() if hashes else 0
+    preview.sample = [(u.row, u.unit, u.owner_name, u.area, u.developer) for u in units[:PREVIEW_ROWS]]
+    return preview
+
+
 def owner_roll_import(
     *, place: Place, by: Any, upload: UploadedFile, name: str = "", developer_name: str = "",
     at: datetime | None = None,
@@ -198,10 +251,7 @@ def owner_roll_import(
     require_role(by, place.path, DELIBERATION_MANAGE_ROLES)
     community = community_of(place)
     developer_name = clean_text(developer_name, field="developer_name", required=False, max_length=120)
-    data = upload.read(settings.UPLOAD_MAX_BYTES + 1)
-    upload.seek(0)
-    _format, rows = read_table(name=upload.name or "", stream=upload, size=upload.size, max_rows=MAX_ROWS)
-    units, errors = _parse(rows, developer_name)
+    data, units, errors = _read_register(upload, developer_name)
     report = RollReport(rows=len(units) + len(errors), errors=errors)
     if errors:
         return report

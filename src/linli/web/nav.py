@@ -15,6 +15,7 @@ from linli.accounts.access import roles_of
 from linli.accounts.middleware import second_factor_pending
 from linli.accounts.models import Role
 from linli.audit.selectors import AUDIT_READERS
+from linli.deliberation.models import DELIBERATION_VIEW_ROLES
 from linli.people.models import IMPORT_ROLES, REGISTRY_ROLES
 from linli.places.access import PLACE_VIEW_ROLES
 from linli.requests.models import RATES_ROLES, REQUEST_VIEW_ROLES
@@ -47,10 +48,17 @@ NAV: list[NavItem] = [
     NavItem(_("我的诉求"), "requests:mine", frozenset({Role.RESIDENT})),
     NavItem(_("我的信息"), "people:my_data", frozenset({Role.RESIDENT})),
     NavItem(_("我的问卷"), "surveys:mine", frozenset({Role.RESIDENT}), elder=False),
+    NavItem(_("居民提议"), "deliberation:proposals", frozenset({Role.RESIDENT})),
     NavItem(_("诉求工作台"), "requests:queue", REQUEST_VIEW_ROLES | {Role.PARTNER}, elder=False),
     NavItem(_("三率考核"), "insights:rates", RATES_ROLES, elder=False),
     NavItem(_("社区排名"), "insights:ranking", frozenset({Role.STREET_SUPERVISOR}), elder=False),
     NavItem(_("调查问卷"), "surveys:list", SURVEY_VIEW_ROLES, elder=False),
+    NavItem(_("满意度分析"), "insights:satisfaction", SURVEY_VIEW_ROLES, elder=False),
+    NavItem(_("议事协商"), "deliberation:desk", DELIBERATION_VIEW_ROLES, elder=False),
+    NavItem(_("议事公开"), "deliberation:public", frozenset(), public=True, elder=False),
+    NavItem(_("投票表决"), "votes:mine", frozenset({Role.RESIDENT})),
+    NavItem(_("投票表决"), "votes:list", DELIBERATION_VIEW_ROLES, elder=False),
+    NavItem(_("公开结果"), "votes:public_list", frozenset(), public=True, elder=False),
     NavItem(_("居民档案"), "people:resident_list", REGISTRY_ROLES, elder=False),
     NavItem(_("更正申请"), "people:corrections", REGISTRY_ROLES, elder=False),
     NavItem(_("数据导入"), "people:import", IMPORT_ROLES, elder=False),
