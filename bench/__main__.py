@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=int, default=50, help="timed runs per query benchmark (default 50)")
     parser.add_argument("--page-runs", type=int, default=20, help="timed runs per page/API benchmark (default 20)")
     parser.add_argument("--audit-events", type=int, default=2000, help="events appended for the audit benchmark")
+    parser.add_argument("--vote-owners", type=int, default=100_000,
+                        help="owners on the roll of the tally benchmark (default 100,000)")
     parser.add_argument("--import-rows", type=int, default=10_000, help="rows in the import benchmark's workbook")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--batch-size", type=int, default=1000, help="rows per INSERT batch when generating")
@@ -97,6 +99,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench import pls_bench
 
     results.update(pls_bench.run(runs=3))
+    print(f"bench: votes — a tally of {args.vote_owners:,} owners, and casting …")
+    from bench.votes_bench import run_votes
+
+    results.update(run_votes(owners=args.vote_owners, runs=3, seed=args.seed))
     count = args.requests
     if count is None:
         count = DEFAULT_REQUESTS if args.scale in ("street", "district", "city") else 0
