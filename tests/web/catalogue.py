@@ -48,6 +48,20 @@ NOT_PAGES: set[str] = {
     "surveys:question_move",
     "surveys:question_delete",
     "surveys:remind",
+    # 议事协商: the forms on a proposal's and a meeting's page post here; photos are files.
+    *(f"deliberation:{name}" for name in (
+        "proposal_support", "proposal_withdraw", "proposal_answer", "proposal_agenda",
+        "meeting_poll", "meeting_option_add", "meeting_schedule", "meeting_agenda_add", "meeting_sign_in",
+        "meeting_comment", "comment_hide", "meeting_end", "meeting_cancel", "meeting_minutes",
+        "action_new", "action_update", "action_photo")),
+    # The live quorum: an HTMX fragment polled by the meeting page, not a page of its own.
+    "deliberation:meeting_quorum",
+    # 表决: the buttons on a vote's pages post here; authorisation photos and the result file are downloads.
+    *(f"votes:{name}" for name in (
+        "open", "close", "publish", "cancel", "remind", "paper_issue", "paper_confirm", "paper_reject",
+        "proxy_revoke", "owner_link", "proxy_file", "public_file")),
+    # 满意度分析: the run's XLSX/CSV export.
+    "insights:satisfaction_export",
 }
 # Django's own admin: only pages without arguments are checked.
 ADMIN_NAMESPACE = "admin"
@@ -156,6 +170,111 @@ def _survey_question(sample: Sample) -> dict[str, Any]:
     return {"pk": Question.objects.get(questionnaire=_survey(sample), code="SAT1").pk}
 
 
+def _deliberation(sample: Sample) -> dict[str, Any]:
+    """议事协商 in the persona's community: the resident's proposal on the agenda of a
+    coming residents' meeting (signed in, a comment), and a council that was held, with
+    published minutes, a decision and an action under way."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from linli.deliberation import services
+
+    cached: dict[str, Any] | None = getattr(sample, "deliberation", None)
+    if cached is None:
+        staff, resident = sample.personas.staff, sample.personas.resident
+        community = sample.tree.community
+        proposal = services.proposal_create(by=resident, place=community, title="增设休息座椅",
+                                            body="老人散步需要歇脚的地方。")
+        start = timezone.now() + timedelta(hours=1)
+        meeting = services.meeting_create(by=staff, place=community, kind="residents_meeting", title="年度居民会议",
+                                          starts_at=start, location="社区活动室")
+        services.meeting_agenda_add(meeting=meeting, by=staff, proposal=proposal)
+        services.meeting_sign_in(meeting=meeting, by=resident)
+        services.meeting_comment(meeting=meeting, by=resident, body="建议每季度开一次。")
+        held = services.meeting_create(by=staff, place=community, kind="council", title="议事会", starts_at=start)
+        held = services.meeting_end(meeting=held, by=staff)
+        services.meeting_minutes_save(meeting=held, by=staff, text="议定增设座椅。", publish=True)
+        decision = services.decision_record(by=staff, place=community, meeting=held, title="增设座椅",
+                                            text="年内在 3 号楼前增设休息座椅。", proposals=[proposal])
+        action = services.action_create(decision=decision, by=staff, title="采购座椅", due_on=date(2030, 1, 1),
+                                        owner=staff, owner_label="居委会")
+        services.action_update(action=action, by=staff, status="in_progress", body="已询价")
+        cached = {"proposal": proposal.pk, "meeting": meeting.pk, "held": held.pk, "decision": decision.pk,
+                  "action": action.pk}
+        sample.deliberation = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _votes(sample: Sample) -> dict[str, Any]:
+    """Votes of the persona's community, open now (the pages use the real clock): a secret
+    one the resident has yet to cast, a named one they cast and changed, and a secret one
+    cast, closed and published; and an owners' roll."""
+    import io
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from linli.deliberation import services
+
+    cached: dict[str, Any] | None = getattr(sample, "votes", None)
+    if cached is None:
+        staff, lead, resident = sample.personas.staff, sample.personas.lead, sample.personas.resident
+        now = timezone.now().replace(microsecond=0)
+
+        def vote(**fields: Any) -> Any:
+            made = services.vote_create(
+                by=staff, **{"place": sample.tree.community, "title": "是否增设电动自行车充电桩",
+                             "question_kind": "yes_no", "eligibility": "adults", "rule": "simple_majority",
+                             "opens_at": now - timedelta(hours=1), "closes_at": now + timedelta(days=2),
+                             "secret": True, **fields})
+            return services.vote_open(vote=made, by=lead, at=now)
+
+        secret = vote()
+        named = vote(title="东门还是西门", secret=False, question_kind="single", options=["东门", "西门"])
+        services.vote_cast(vote=named, by=resident, choice="1")
+        services.vote_cast(vote=named, by=resident, choice="2")
+        public = vote(title="是否更换小区大门")
+        services.vote_cast(vote=public, by=resident, choice="for")
+        public = services.vote_close(vote=public, by=lead, at=public.closes_at + timedelta(minutes=1))
+        services.vote_publish(vote=public, by=lead)
+        register = io.StringIO()
+        for row in (["房屋", "业主", "面积"], ["1-101", "张三", "90"], ["1-102", "李四", "80"]):
+            register.write(",".join(row) + "\n")
+        report = services.owner_roll_import(
+            place=sample.tree.community, by=staff,
+            upload=SimpleUploadedFile("register.csv", register.getvalue().encode(), content_type="text/csv"))
+        assert report.roll is not None, report.errors
+        cached = {"secret": secret.pk, "named": named.pk, "public": public.pk, "roll": report.roll.pk}
+        sample.votes = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _satisfaction_run(sample: Sample) -> dict[str, Any]:
+    """A fitted 满意度 run of the persona's community: R's satisfaction data with its model."""
+    import json
+
+    from linli.insights.satisfaction import satisfaction_run_compute, satisfaction_run_for_upload
+    from tests.insights.pls.reference import DATA, SATISFACTION_BLOCKS, SATISFACTION_PATHS
+
+    cached = getattr(sample, "satisfaction_run_pk", None)
+    if cached is None:
+        model = json.dumps({"blocks": {name: {"items": items} for name, items in SATISFACTION_BLOCKS.items()},
+                            "paths": [list(p) for p in SATISFACTION_PATHS], "scaled": False, "scale": [0, 10]})
+        run = satisfaction_run_for_upload(
+            place=sample.tree.community, by=sample.personas.staff, name="satisfaction.csv",
+            data=(DATA / "satisfaction.csv").read_bytes(), model_text=model, bootstrap=100, seed=1,
+            title="银行客户满意度（R 示例数据）")
+        cached = satisfaction_run_compute(run=run).pk
+        sample.satisfaction_run_pk = cached  # type: ignore[attr-defined]
+    return {"pk": cached}
+
+
+def _one(make: Callable[[Sample], dict[str, Any]], key: str) -> Callable[[Sample], dict[str, Any]]:
+    return lambda sample: {"pk": make(sample)[key]}
+
+
 SAMPLES: dict[str, Callable[[Sample], dict[str, Any]]] = {
     **{f"surveys:{name}": _survey_pk for name in (
         "detail", "settings", "distribute", "slips", "rates", "paper", "results", "texts", "take")},
@@ -169,6 +288,21 @@ SAMPLES: dict[str, Callable[[Sample], dict[str, Any]]] = {
     "places:children": lambda s: {"pk": s.tree.community.pk},
     "audit:event": _first_audit_seq,
     "people:resident_detail": lambda s: {"pk": s.resident.pk},
+    "deliberation:proposal_detail": _one(_deliberation, "proposal"),
+    "deliberation:meeting_detail": _one(_deliberation, "meeting"),
+    "deliberation:meeting_desk": _one(_deliberation, "meeting"),
+    "deliberation:decision_detail": _one(_deliberation, "decision"),
+    "deliberation:action_detail": _one(_deliberation, "action"),
+    "deliberation:public_decision": _one(_deliberation, "decision"),
+    "deliberation:public_meeting": _one(_deliberation, "held"),
+    **{f"votes:{name}": _one(_votes, "secret") for name in (
+        "detail", "roll", "paper", "paper_codes", "proxies", "ballot")},
+    "votes:history": _one(_votes, "named"),
+    "votes:receipt": _one(_votes, "named"),
+    "votes:public_detail": _one(_votes, "public"),
+    "votes:owner_roll": _one(_votes, "roll"),
+    "insights:satisfaction_run": _satisfaction_run,
+    "insights:satisfaction_print": _satisfaction_run,
 }
 
 
