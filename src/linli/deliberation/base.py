@@ -11,33 +11,15 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from linli.accounts.access import grant_covering, grants_for
-from linli.accounts.models import ApiKey, Role, User
+from linli.accounts.models import Role, User
+from linli.accounts.principals import principal_label, principal_user
 from linli.audit.services import audit_record
+from linli.core.text import clean_text as clean_text  # re-exported for the services here
 from linli.deliberation.models import DeliberationConfig
 from linli.places.models import SEGMENT, Place, PlaceKind
 
-TEXT_MAX = 4000
-
-
-def label(principal: Any) -> str:
-    if isinstance(principal, User):
-        return principal.username
-    if isinstance(principal, ApiKey):
-        return f"apikey:{principal.prefix}"
-    return "system"
-
-
-def user_of(principal: Any) -> User | None:
-    return principal if isinstance(principal, User) else None
-
-
-def clean_text(value: str | None, *, field: str, required: bool = True, max_length: int = TEXT_MAX) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationError({field: [_("请填写此项。")]})
-    if len(text) > max_length:
-        raise ValidationError({field: [_("最多 %(n)s 个字。") % {"n": max_length}]})
-    return text
+label = principal_label
+user_of = principal_user
 
 
 def require_role(principal: Any, path: str, roles: Iterable[str]) -> None:

@@ -22,8 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.access import grant_covering
-from linli.accounts.models import ApiKey, Organisation, Role, User
+from linli.accounts.models import Organisation, Role, User
+from linli.accounts.principals import principal_label, principal_user
 from linli.audit.services import audit_record
+from linli.core.text import TEXT_MAX as TEXT_MAX  # re-exported: forms and the API use it
+from linli.core.text import clean_text
 from linli.notifications.services import notify, webhooks_announce
 from linli.places.models import SEGMENT, Place, PlaceKind
 from linli.requests import rollups, sla
@@ -45,7 +48,6 @@ from linli.requests.models import (
 )
 from linli.requests.photos import photo_clean, photos_check_count
 
-TEXT_MAX = 4000
 TITLE_MAX = 120
 # A resolved request the resident has not rated closes by itself after this long;
 # it then counts for the response and resolution rates but not for satisfaction.
@@ -62,25 +64,9 @@ class ConflictError(ValidationError):
 
 # Helpers --------------------------------------------------------------------------------
 
-def _label(principal: Any) -> str:
-    if isinstance(principal, User):
-        return principal.username
-    if isinstance(principal, ApiKey):
-        return f"apikey:{principal.prefix}"
-    return "system"
-
-
-def _user(principal: Any) -> User | None:
-    return principal if isinstance(principal, User) else None
-
-
-def _text(value: str | None, *, field: str, required: bool = True, max_length: int = TEXT_MAX) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationError({field: [_("请填写此项。")]})
-    if len(text) > max_length:
-        raise ValidationError({field: [_("最多 %(n)s 个字。") % {"n": max_length}]})
-    return text
+_label = principal_label
+_user = principal_user
+_text = clean_text
 
 
 def _event(request: Request, kind: str, *, by: Any, at: datetime, body: str = "", public: bool = True,
