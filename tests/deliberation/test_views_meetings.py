@@ -102,6 +102,23 @@ def test_a_fixed_time_meeting_needs_its_time(client: Client, hood: Neighbourhood
     assert response.status_code == 302 and meeting.body_kind == "households"
 
 
+def test_a_representatives_meeting_lists_its_members_by_name(client: Client, hood: Neighbourhood, tree: Tree,
+                                                               personas: Personas) -> None:
+    login(client, personas.staff)
+    data = {"place": tree.community.pk, "kind": "residents_meeting", "title": "居民代表会议", "timing": "fixed",
+            "duration": 120, "starts_at": local(2, 9), "body_kind": "representatives"}
+    response = client.post(reverse("deliberation:meeting_new"), {**data, "representatives": ""})
+    assert response.status_code == 400 and "请列出参会的居民代表" in body(response)
+    response = client.post(reverse("deliberation:meeting_new"), {**data, "representatives": "王秀英\n查无此人"})
+    assert response.status_code == 400 and "找不到“查无此人”" in body(response)
+    assert "查无此人" in body(response)  # what was typed stays in the form
+    assert not Meeting.objects.exists()
+    response = client.post(reverse("deliberation:meeting_new"), {**data, "representatives": "王秀英\n李建国"})
+    meeting = Meeting.objects.get()
+    assert response.status_code == 302 and meeting.body_kind == "representatives"
+    assert set(meeting.members.values_list("resident_id", flat=True)) == {hood.adults[0].pk, hood.adults[1].pk}
+
+
 @pytest.mark.parametrize("who", ["auditor", "grid_worker", "resident", "outsider", "street_supervisor"])
 def test_only_those_who_manage_convene(client: Client, hood: Neighbourhood, personas: Personas, who: str) -> None:
     login(client, getattr(personas, who))

@@ -95,7 +95,8 @@ class AgendaPickForm(PickForm):
 
 TIMING_CHOICES = [("fixed", _("已确定时间")), ("poll", _("给出几个备选时间，请居民投票"))]
 BODY_CHOICES = [("", _("按会议类型默认（居民会议：年满十八周岁的居民）")),
-                (BodyKind.ADULTS.value, BodyKind.ADULTS.label), (BodyKind.HOUSEHOLDS.value, BodyKind.HOUSEHOLDS.label)]
+                (BodyKind.ADULTS.value, BodyKind.ADULTS.label), (BodyKind.HOUSEHOLDS.value, BodyKind.HOUSEHOLDS.label),
+                (BodyKind.REPRESENTATIVES.value, BodyKind.REPRESENTATIVES.label)]
 
 
 class MeetingForm(PickForm):
@@ -105,6 +106,10 @@ class MeetingForm(PickForm):
     body_kind = forms.ChoiceField(
         label=_("参会范围（计算法定人数）"), choices=BODY_CHOICES, required=False, widget=forms.RadioSelect,
         help_text=_("居民会议须过半数参会者到会方为有效；议事会、座谈会不计法定人数。"))
+    representatives = forms.CharField(
+        label=_("居民代表名单（参会范围为居民代表时）"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("每行一位：姓名；同名时在姓名后空一格写门牌，如“张三 502室”。"),
+    )
     title = forms.CharField(label=_("会议名称"), max_length=120)
     description = text_field(_("说明（可选）"), required=False, rows=3)
     location = forms.CharField(label=_("地点（可选）"), max_length=200, required=False)
@@ -119,6 +124,10 @@ class MeetingForm(PickForm):
 
     def option_fields(self) -> list[forms.BoundField]:
         return [self[f"option_{i}"] for i in range(1, POLL_OPTIONS + 1)]
+
+    def clean_representatives(self) -> list[str]:
+        text = self.cleaned_data.get("representatives") or ""
+        return [line.strip() for line in text.splitlines() if line.strip()][:500]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -34,6 +34,7 @@ from linli.deliberation.models import (
     DELIBERATION_VIEW_ROLES,
     AgendaItem,
     Attendance,
+    BodyKind,
     Decision,
     Meeting,
     MeetingComment,
@@ -82,9 +83,11 @@ def meeting_new(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         place = next(p for p in places if p.pk == data["place"])
         try:
+            members = (sel.residents_named(place, data["representatives"])
+                       if data.get("body_kind") == BodyKind.REPRESENTATIVES else [])
             meeting = svc.meeting_create(
                 by=user, place=place, kind=data["kind"], title=data["title"], description=data["description"],
-                location=data["location"], body_kind=data.get("body_kind") or None, **form.times(),
+                location=data["location"], body_kind=data.get("body_kind") or None, members=members, **form.times(),
             )
         except ValidationError as exc:
             _form_errors(form, exc)

@@ -11,6 +11,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
     Avg,
@@ -26,6 +27,7 @@ from django.db.models import (
     When,
 )
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.accounts.access import scope_paths
 from linli.accounts.models import User
@@ -448,3 +450,33 @@ def action_owners(place: Place) -> list[User]:
                 .filter(Q(role_assignments__place__path__in=above)
                         | Q(role_assignments__place__path__startswith=community))
                 .distinct().order_by("username"))
+
+
+def residents_named(place: Place, lines: list[str]) -> list[Resident]:
+    """Each line names one resident living below ``place``: a name, or a name and a
+    piece of the address when two share the name (the representatives of a vote or a
+    meeting). Every line that names nobody, or several, is one error on
+    ``representatives``."""
+    found: list[Resident] = []
+    problems: list[str] = []
+    residents = (Resident.objects.filter(status=ResidentStatus.ACTIVE, household__place__path__startswith=place.path)
+                 .select_related("household__place"))
+    names = {line.split()[0] for line in lines}
+    by_name: dict[str, list[Resident]] = {}
+    for resident in residents.filter(name__in=names):
+        by_name.setdefault(resident.name, []).append(resident)
+    for line in lines:
+        name, _sep, hint = line.partition(" ")
+        matches = by_name.get(name, [])
+        if hint.strip():
+            matches = [r for r in matches if hint.strip() in (r.household.place.address or r.household.place.name)
+                       or hint.strip() == r.household.ref]
+        if len(matches) == 1:
+            found.append(matches[0])
+        elif not matches:
+            problems.append(_("找不到“%(line)s”（须是本范围内在住的居民）") % {"line": line})
+        else:
+            problems.append(_("“%(line)s”有 %(n)d 人同名，请在姓名后空一格写门牌") % {"line": line, "n": len(matches)})
+    if problems:
+        raise ValidationError({"representatives": problems})
+    return found

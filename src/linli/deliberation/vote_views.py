@@ -47,7 +47,6 @@ from linli.deliberation.models import (
     VoteStatus,
 )
 from linli.deliberation.vote_forms import SECRET, ReasonForm, RollSearchForm, VoteForm
-from linli.people.models import Resident, ResidentStatus
 from linli.places.models import Place, PlaceKind
 
 PAGE_SIZE = 25
@@ -185,32 +184,6 @@ def _paths_q(paths: list[str]) -> Q:
     return query
 
 
-def _representatives(place: Place, lines: list[str]) -> list[Resident]:
-    """Each line names one resident living below ``place``: a name, or a name and a
-    piece of the address when two share the name."""
-    found: list[Resident] = []
-    problems: list[str] = []
-    residents = (Resident.objects.filter(status=ResidentStatus.ACTIVE, household__place__path__startswith=place.path)
-                 .select_related("household__place"))
-    names = {line.split()[0] for line in lines}
-    by_name: dict[str, list[Resident]] = {}
-    for resident in residents.filter(name__in=names):
-        by_name.setdefault(resident.name, []).append(resident)
-    for line in lines:
-        name, _sep, hint = line.partition(" ")
-        matches = by_name.get(name, [])
-        if hint.strip():
-            matches = [r for r in matches if hint.strip() in (r.household.place.address or r.household.place.name)
-                       or hint.strip() == r.household.ref]
-        if len(matches) == 1:
-            found.append(matches[0])
-        elif not matches:
-            problems.append(_("找不到“%(line)s”（须是本范围内在住的居民）") % {"line": line})
-        else:
-            problems.append(_("“%(line)s”有 %(n)d 人同名，请在姓名后空一格写门牌") % {"line": line, "n": len(matches)})
-    if problems:
-        raise ValidationError({"representatives": problems})
-    return found
 
 
 @require_http_methods(["GET", "POST"])
@@ -231,7 +204,7 @@ def vote_new(request: HttpRequest) -> HttpResponse:
             raise Http404
         check_scope(request.user, place.path, write=True, roles=DELIBERATION_MANAGE_ROLES)
         try:
-            representatives = (_representatives(place, data["representatives"])
+            representatives = (selectors.residents_named(place, data["representatives"])
                                if data["eligibility"] == Eligibility.REPRESENTATIVES else [])
             vote = services.vote_create(
                 by=_user(request), place=place, title=data["title"], description=data["description"],
