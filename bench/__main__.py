@@ -66,7 +66,7 @@ def _line(name: str, result: dict[str, Any]) -> str:
         verdict = "" if "met" not in result else ("  target met" if result["met"] else "  TARGET MISSED")
         return (f"  {name:<48} {result['requests_per_second']:>9,.0f} req/s  p95 {result['p95_ms']:.1f} ms  "
                 f"errors {sum(result['errors'].values())}{verdict}")
-    if "p50_ms" in result:
+    if "p50_ms" in result and "p95_ms" in result:
         extra = f"  status {result['status']}, {result['queries']} queries" if "status" in result else ""
         return f"  {name:<48} p50 {result['p50_ms']:>9.2f} ms   p95 {result['p95_ms']:>9.2f} ms{extra}"
     if "requests_per_second" in result and "rollups" in result:

@@ -161,14 +161,18 @@ def _casting_setup(*, seed: int, tag: str, echo: Callable[[str], None]) -> tuple
     from linli.deliberation.selectors import adults_in
     from linli.demo.generator import SCALES, generate
     from linli.people.models import Resident
-    from linli.places.models import Place
+    from linli.places.models import Place, PlaceKind
 
-    echo("bench votes: generating a community of voters …")
-    generated = generate(scale=SCALES["community"], seed=seed, prefix=f"vbench{tag}")
-    community = Place.objects.get(pk=generated.community_ids[0])
-    lead, _staff_user = _staff(community, f"{tag}-c")
     today = datetime.now(UTC).date()
-    adults = list(adults_in(community.path, today).values_list("pk", flat=True))
+    # Inside `make bench` the generated street is there: its first community votes. Alone,
+    # a community is generated (generating again beside the street would repeat its ID numbers).
+    community = Place.objects.filter(kind=PlaceKind.COMMUNITY).order_by("pk").first()
+    if community is None or not adults_in(community.path, today).filter(user__isnull=True).exists():
+        echo("bench votes: generating a community of voters …")
+        generated = generate(scale=SCALES["community"], seed=seed, prefix=f"vbench{tag}")
+        community = Place.objects.get(pk=generated.community_ids[0])
+    lead, _staff_user = _staff(community, f"{tag}-c")
+    adults = list(adults_in(community.path, today).filter(user__isnull=True).values_list("pk", flat=True))
     with transaction.atomic():
         # "!" is Django's unusable password: these accounts never sign in.
         unusable = "!"
