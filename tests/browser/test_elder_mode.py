@@ -78,7 +78,7 @@ def test_elder_mode_from_the_first_visit_offer(page: Page, personas: Personas, t
 
     # Simpler navigation: the top bar keeps only what a resident needs.
     nav = page.get_by_role("navigation", name="主导航").get_by_role("link")
-    expect(nav).to_have_text(["首页", "反映问题", "我的诉求", "我的信息", "设置"])
+    expect(nav).to_have_text(["首页", "反映问题", "我的诉求", "我的信息", "投票表决", "设置"])
 
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的信息").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("我的信息")

@@ -48,7 +48,7 @@ NAV: list[NavItem] = [
     NavItem(_("我的诉求"), "requests:mine", frozenset({Role.RESIDENT})),
     NavItem(_("我的信息"), "people:my_data", frozenset({Role.RESIDENT})),
     NavItem(_("我的问卷"), "surveys:mine", frozenset({Role.RESIDENT}), elder=False),
-    NavItem(_("居民提议"), "deliberation:proposals", frozenset({Role.RESIDENT})),
+    NavItem(_("居民提议"), "deliberation:proposals", frozenset({Role.RESIDENT}), elder=False),
     NavItem(_("诉求工作台"), "requests:queue", REQUEST_VIEW_ROLES | {Role.PARTNER}, elder=False),
     NavItem(_("三率考核"), "insights:rates", RATES_ROLES, elder=False),
     NavItem(_("社区排名"), "insights:ranking", frozenset({Role.STREET_SUPERVISOR}), elder=False),
