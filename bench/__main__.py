@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--audit-events", type=int, default=2000, help="events appended for the audit benchmark")
     parser.add_argument("--vote-owners", type=int, default=100_000,
                         help="owners on the roll of the tally benchmark (default 100,000)")
+    parser.add_argument("--vote-plans", default=None,
+                        help="casting runs as mode:workers, comma-separated (default: threads:1,threads:4,"
+                             "processes:2,processes:4)")
     parser.add_argument("--import-rows", type=int, default=10_000, help="rows in the import benchmark's workbook")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--batch-size", type=int, default=1000, help="rows per INSERT batch when generating")
@@ -100,9 +103,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     results.update(pls_bench.run(runs=3))
     print(f"bench: votes — a tally of {args.vote_owners:,} owners, and casting …")
-    from bench.votes_bench import run_votes
+    from bench.votes_bench import DEFAULT_PLANS, parse_plans, run_votes
 
-    results.update(run_votes(owners=args.vote_owners, runs=3, seed=args.seed))
+    results.update(run_votes(owners=args.vote_owners, runs=3, seed=args.seed,
+                             plans=parse_plans(args.vote_plans or DEFAULT_PLANS)))
     count = args.requests
     if count is None:
         count = DEFAULT_REQUESTS if args.scale in ("street", "district", "city") else 0

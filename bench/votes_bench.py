@@ -183,8 +183,9 @@ def _casting_setup(*, seed: int, tag: str, echo: Callable[[str], None]) -> tuple
     return community, lead, [user.pk for user in users]
 
 
-def _cast_all(vote_id: int, user_ids: Sequence[int], seed: int) -> tuple[int, int]:
-    """Cast one ballot for each user through the service; (cast, refused)."""
+def _cast_all(vote_id: int, user_ids: Sequence[int], seed: int, *, close: bool = True) -> tuple[int, int]:
+    """Cast one ballot for each user through the service; (cast, refused). A thread or
+    process of its own closes its connection afterwards (``close``)."""
     from django.db import connection
 
     from linli.accounts.models import User
@@ -203,7 +204,8 @@ def _cast_all(vote_id: int, user_ids: Sequence[int], seed: int) -> tuple[int, in
             except Exception:  # noqa: BLE001 - counted and reported
                 refused += 1
     finally:
-        connection.close()
+        if close:
+            connection.close()
     return cast, refused
 
 
@@ -222,7 +224,14 @@ def _run_casting(vote_id: int, user_ids: list[int], *, mode: str, workers: int) 
     from django.db import connections
 
     slices = [user_ids[i::workers] for i in range(workers)]
-    if mode == "threads":
+    if mode == "inline":
+        # In the calling thread, on its connection: what a test inside a transaction can run
+        # (other threads' connections would not see its uncommitted rows, or wait on its locks).
+        started, cpu = time.perf_counter(), time.process_time()
+        cast, refused = _cast_all(vote_id, user_ids, 0, close=False)
+        seconds = time.perf_counter() - started
+        outcomes = [(cast, refused, time.process_time() - cpu)]
+    elif mode == "threads":
         outcomes: list[tuple[int, int, float]] = []
         lock = threading.Lock()
         barrier = threading.Barrier(workers + 1)
@@ -293,8 +302,22 @@ def casting(*, seed: int, tag: str, plans: Sequence[tuple[str, int]], echo: Call
     return results
 
 
+DEFAULT_PLANS = "threads:1,threads:4,processes:2,processes:4"
+
+
+def parse_plans(text: str) -> list[tuple[str, int]]:
+    """``"threads:4,processes:2"`` → ``[("threads", 4), ("processes", 2)]``."""
+    plans = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        mode, _sep, workers = item.partition(":")
+        if mode not in ("inline", "threads", "processes") or not workers.isdigit() or int(workers) < 1:
+            raise SystemExit(f"bench votes: a casting plan is mode:workers (inline, threads or processes), not {item!r}")
+        plans.append((mode, int(workers)))
+    return plans
+
+
 def run_votes(*, owners: int = 100_000, runs: int = 5, seed: int = 2026,
-              plans: Sequence[tuple[str, int]] = (("threads", 1), ("threads", 4), ("processes", 2), ("processes", 4)),
+              plans: Sequence[tuple[str, int]] = tuple(parse_plans(DEFAULT_PLANS)),
               echo: Callable[[str], None] = print) -> dict[str, Any]:
     """The hook for ``python -m bench``: every vote benchmark, as one dict of results."""
     tag = datetime.now(UTC).strftime("%H%M%S")
@@ -320,11 +343,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--owners", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5, help="timed tally runs (default 5)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--plans", default="threads:1,threads:4,processes:2,processes:4",
-                        help="casting runs as mode:workers, comma-separated")
+    parser.add_argument("--plans", default=DEFAULT_PLANS,
+                        help="casting runs as mode:workers, comma-separated; modes: inline, threads, processes")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
-    plans = [(mode, int(n)) for mode, n in (item.split(":") for item in args.plans.split(",") if item)]
+    plans = parse_plans(args.plans)
     tmpdir = setup_django(args.database_url)
     try:
         import django
