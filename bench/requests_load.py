@@ -9,7 +9,9 @@ in the database (as in production; no worker drains it during the run). ``wrk`` 
 it with Lua scripts and reports throughput, latency percentiles and errors:
 
 * ``open311_post``: ``POST /open311/v2/requests.json``, form-encoded with a valid
-  ``api_key`` (a street-level key of a staff role) — target ≥ 1,000 requests/s;
+  ``api_key`` (a street-level key of a staff role) — target ≥ 1,000 requests/s. The
+  server queues them (``OPEN311_QUEUE``, on with the database task backend); after the
+  load the queue is filed here as the worker would, and that rate is reported too;
 * ``open311_get_public`` / ``open311_get_keyed``: ``GET /open311/v2/requests.json?page_size=100``
   without and with a key — target ≥ 500 requests/s;
 * ``dashboard_rates`` / ``dashboard_ranking``: the street supervisor's rates dashboard and
@@ -402,6 +404,7 @@ def run_load(*, seconds: int = 20, warmup: int = 3, only: Sequence[str] = (), pr
                 )
                 if scenario.script == "post":
                     result["created"] = Request.objects.count() - before_rows
+                    result.update(file_queue(echo))
                     connection.close()
                 if scenario.target_rps:
                     result["target_rps"] = scenario.target_rps
@@ -414,9 +417,30 @@ def run_load(*, seconds: int = 20, warmup: int = 3, only: Sequence[str] = (), pr
                 echo(f"  {scenario.name:<28} {result['requests_per_second']:>8,.0f} req/s  p50 {result['p50_ms']:.1f} ms"
                      f"  p95 {result['p95_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms  errors {result['errors']}"
                      f"  server CPU {result['server_cpu_ms_per_request']:.2f} ms/req")
+                if result.get("filed"):
+                    echo(f"  {'':<28} then filed {result['filed']:,} in {result['filing_seconds']:.1f} s "
+                         f"({result['filed_per_second']:,.0f}/s, {result['filing_cpu_ms_each']:.2f} ms CPU each)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+def file_queue(echo: Echo = print) -> dict[str, Any]:
+    """File what the POSTs queued (``OPEN311_QUEUE``: the worker's job, done here after the
+    load so it does not share the server's cores), timed: the rate the worker keeps up."""
+    from linli.requests.models import Submission
+    from linli.requests.queue import submissions_file
+
+    queued = Submission.objects.filter(state=Submission.State.QUEUED).count()
+    if not queued:
+        return {"queued": 0}
+    echo(f"  filing the {queued:,} queued submissions as the worker would …")
+    started, cpu = time.perf_counter(), time.process_time()
+    counts = submissions_file()
+    seconds = time.perf_counter() - started
+    return {"queued": queued, "filed": counts["filed"], "refused": counts["refused"],
+            "filing_seconds": round(seconds, 2), "filed_per_second": round(counts["filed"] / max(seconds, 1e-9), 1),
+            "filing_cpu_ms_each": round(1000 * (time.process_time() - cpu) / max(counts["filed"], 1), 3)}
 
 
 def _probe(base: str, scenario: Scenario, clients: Clients, cookie: str) -> int:

@@ -115,7 +115,8 @@ if not _db.get("NAME"):
     raise ImproperlyConfigured("LINLI_DATABASE_URL must name a database (…/linli or sqlite:///path/to/file).")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE avoids upgrade deadlocks.
-    _db["CONN_MAX_AGE"] = 0
+    # Connections are kept (each server thread its own), as on PostgreSQL: opening one
+    # costs more than a simple page (the pragmas, Django's SQL functions).
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -124,8 +125,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
         ),
     }
-else:
-    _db["CONN_HEALTH_CHECKS"] = True
+_db["CONN_HEALTH_CHECKS"] = True
 DATABASES: dict[str, dict[str, Any]] = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -255,6 +255,10 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# Open311 POSTs are queued and filed by the worker within a second (the client gets a
+# GeoReport token), so bursts from machine clients cost one insert each. Without a
+# worker (the immediate backend) requests are filed at once.
+OPEN311_QUEUE = env_bool("LINLI_OPEN311_QUEUE", _task_backend == "database")
 # The worker writes a heartbeat this often; /healthz calls it stale after three misses.
 WORKER_HEARTBEAT_SECONDS = env_int("LINLI_WORKER_HEARTBEAT", 30, minimum=1)
 

@@ -94,3 +94,33 @@ def enqueue_due_jobs(*, now: datetime | None = None) -> list[str]:
     if enqueued:
         logger.info("enqueued recurring jobs: %s", ", ".join(enqueued))
     return enqueued
+
+
+# Pollers ----------------------------------------------------------------------------------
+# A few queues must move within a second, faster than a recurring job's slot: the worker
+# calls each poller every ``every`` seconds in a thread of its own (an app registers it in
+# its tasks.py with ``poller``). A poller does its own work and returns quickly when
+# there is none.
+
+@dataclass(frozen=True)
+class Poller:
+    name: str
+    every: float
+    poll: Callable[[], Any]
+
+
+_pollers: dict[str, Poller] = {}
+
+
+def poller(*, every: float, name: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Register ``poll`` to be called by the worker every ``every`` seconds."""
+
+    def register(poll: Callable[[], Any]) -> Callable[[], Any]:
+        _pollers[name] = Poller(name=name, every=every, poll=poll)
+        return poll
+
+    return register
+
+
+def registered_pollers() -> list[Poller]:
+    return sorted(_pollers.values(), key=lambda item: item.name)

@@ -4,6 +4,7 @@ request on a resident's behalf (phone, door-to-door visit, suggestion box, forum
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -98,7 +99,36 @@ def _grid_of(place: Place) -> Place | None:
     return Place.objects.filter(pk__in=ids, kind=PlaceKind.GRID).first()
 
 
-def request_submit(
+@dataclass(frozen=True)
+class Checked:
+    """What ``request_check`` made of a submission: every value as it will be stored."""
+
+    category: Category
+    place: Place
+    community_id: int
+    channel: str
+    priority: str
+    title: str
+    description: str
+    address: str
+    lat: Decimal | None
+    long: Decimal | None
+    attributes: dict[str, Any]
+    anonymous: bool
+    reporter: User | None
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    device_id: str
+    account_id: str
+    client_ref: str
+
+
+def _coordinate(value: Decimal | float | str | None) -> Decimal | None:
+    return Decimal(str(value)).quantize(Decimal("0.000001")) if value is not None else None
+
+
+def request_check(
     *,
     by: Any,
     category: Category,
@@ -108,8 +138,8 @@ def request_submit(
     channel: str,
     priority: str | None = None,
     address: str = "",
-    lat: Decimal | float | None = None,
-    long: Decimal | float | None = None,
+    lat: Decimal | float | str | None = None,
+    long: Decimal | float | str | None = None,
     attributes: dict[str, Any] | None = None,
     anonymous: bool = False,
     reporter: User | None = None,
@@ -119,12 +149,10 @@ def request_submit(
     device_id: str = "",
     account_id: str = "",
     client_ref: str = "",
-    photos: Sequence[UploadedFile] = (),
-    at: datetime | None = None,
-) -> Request:
-    """A new request from any channel. ``by`` is who entered it: the resident, a staff
-    member on a resident's behalf (``reporter`` or contact details given), or an API key."""
-    at = at or timezone.now()
+) -> Checked:
+    """Every check of a new request that needs no write: a ValidationError naming the
+    field, or the values to store. ``request_submit`` runs it; Open311's queue runs it
+    before queueing, so the client hears about bad input at once."""
     if channel not in Channel.values:
         raise ValidationError({"channel": [_("未知的渠道。")]})
     if not category.is_active:
@@ -159,33 +187,78 @@ def request_submit(
     user = _user(by)
     if reporter is None and channel in (Channel.WEB, Channel.API) and user is not None and not anonymous:
         reporter = user
-    community = place if place.kind == PlaceKind.COMMUNITY else place.community
-    if community is None:  # pragma: no cover - checked above
-        raise ValidationError({"place": [_("请选择社区或社区内的具体位置。")]})
+    return Checked(
+        category=category, place=place, community_id=place.pk if place.kind == PlaceKind.COMMUNITY else place.community_id,
+        channel=channel, priority=priority,
+        title=title_text, description=description_text,
+        address=_text(address, field="address", required=False, max_length=200),
+        lat=_coordinate(lat), long=_coordinate(long), attributes=answers, anonymous=anonymous, reporter=reporter,
+        contact_name=_text(contact_name, field="contact_name", required=False, max_length=60),
+        contact_phone=_text(contact_phone, field="contact_phone", required=False, max_length=30),
+        contact_email=_text(contact_email, field="contact_email", required=False, max_length=200),
+        device_id=device_id[:100], account_id=account_id[:100], client_ref=client_ref[:64],
+    )
 
+
+def request_submit(
+    *,
+    by: Any,
+    category: Category,
+    place: Place,
+    title: str,
+    description: str,
+    channel: str,
+    priority: str | None = None,
+    address: str = "",
+    lat: Decimal | float | str | None = None,
+    long: Decimal | float | str | None = None,
+    attributes: dict[str, Any] | None = None,
+    anonymous: bool = False,
+    reporter: User | None = None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    contact_email: str = "",
+    device_id: str = "",
+    account_id: str = "",
+    client_ref: str = "",
+    photos: Sequence[UploadedFile] = (),
+    at: datetime | None = None,
+) -> Request:
+    """A new request from any channel. ``by`` is who entered it: the resident, a staff
+    member on a resident's behalf (``reporter`` or contact details given), or an API key."""
+    at = at or timezone.now()
+    checked = request_check(
+        by=by, category=category, place=place, title=title, description=description, channel=channel,
+        priority=priority, address=address, lat=lat, long=long, attributes=attributes, anonymous=anonymous,
+        reporter=reporter, contact_name=contact_name, contact_phone=contact_phone, contact_email=contact_email,
+        device_id=device_id, account_id=account_id, client_ref=client_ref,
+    )
+    return request_file(checked, by=by, photos=photos, at=at)
+
+
+def request_file(checked: Checked, *, by: Any, at: datetime, photos: Sequence[UploadedFile] = ()) -> Request:
+    """Write a checked request: the row, its first event, the rollups, the notices."""
+    reporter, community_id, category, place = checked.reporter, checked.community_id, checked.category, checked.place
+    user = _user(by)
     with transaction.atomic():
-        if client_ref and reporter is not None:
-            existing = Request.objects.filter(reporter=reporter, client_ref=client_ref).first()
+        if checked.client_ref and reporter is not None:
+            existing = Request.objects.filter(reporter=reporter, client_ref=checked.client_ref).first()
             if existing is not None:
                 return existing
-        targets = sla.targets_for(community_id=community.pk, category_id=category.pk, priority=priority)
-        grid = _grid_of(place)
+        targets = sla.targets_for(community_id=community_id, category_id=category.pk, priority=checked.priority)
         request = Request(
-            community=community, place=place, place_path=place.path, grid=grid, category=category,
-            priority=priority, status=Status.SUBMITTED, channel=channel, title=title_text,
-            description=description_text, address=_text(address, field="address", required=False, max_length=200),
-            lat=Decimal(str(lat)).quantize(Decimal("0.000001")) if lat is not None else None,
-            long=Decimal(str(long)).quantize(Decimal("0.000001")) if long is not None else None,
-            attributes=answers, reporter=reporter, anonymous=anonymous,
-            contact_name=_text(contact_name, field="contact_name", required=False, max_length=60),
-            contact_phone=_text(contact_phone, field="contact_phone", required=False, max_length=30),
-            contact_email=_text(contact_email, field="contact_email", required=False, max_length=200),
+            community_id=community_id, place=place, place_path=place.path, grid=_grid_of(place), category=category,
+            priority=checked.priority, status=Status.SUBMITTED, channel=checked.channel, title=checked.title,
+            description=checked.description, address=checked.address, lat=checked.lat, long=checked.long,
+            attributes=checked.attributes, reporter=reporter, anonymous=checked.anonymous,
+            contact_name=checked.contact_name, contact_phone=checked.contact_phone,
+            contact_email=checked.contact_email,
             entered_by=user if user is not None and user != reporter else None,
-            device_id=device_id[:100], account_id=account_id[:100], client_ref=client_ref[:64],
-            submitted_at=at, accept_due_at=sla.due(community.pk, at, targets.accept),
+            device_id=checked.device_id, account_id=checked.account_id, client_ref=checked.client_ref,
+            submitted_at=at, accept_due_at=sla.due(community_id, at, targets.accept),
         )
         request.save()
-        event = _event(request, EventKind.SUBMITTED, by=by, at=at, data={"channel": channel})
+        event = _event(request, EventKind.SUBMITTED, by=by, at=at, data={"channel": checked.channel})
         if photos:
             _attach(request, photos, by=by, event=event)
         if reporter is not None:

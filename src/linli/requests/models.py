@@ -654,3 +654,36 @@ ROLLUP_COUNTERS = (
     "basically_satisfied", "dissatisfied", "very_dissatisfied", "rated_excluded", "not_dispatched", "breached",
     "reopened",
 )
+
+
+class Submission(models.Model):
+    """A request received through Open311 and queued for the worker, which files it
+    (GeoReport's ``token``: the client asks later for the request's number).
+
+    The POST checks everything it can (key, category, place, attributes, text) before
+    queueing, so a queued submission is refused afterwards only if something changed in
+    between (the category or place was closed). What the resident wrote is kept
+    encrypted, and only until it is filed."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        FILED = "filed", _("已建单")
+        REFUSED = "refused", _("未能建单")
+
+    api_key = models.ForeignKey("accounts.ApiKey", on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(_("收到时间"))
+    state = models.CharField(_("状态"), max_length=8, choices=State.choices, default=State.QUEUED)
+    # The checked fields as JSON, encrypted; emptied once the request is filed or refused.
+    payload = EncryptedTextField(blank=True, default="")
+    request = models.ForeignKey(Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("排队的 Open311 诉求")
+        verbose_name_plural = _("排队的 Open311 诉求")
+        indexes = [models.Index(fields=["id"], condition=Q(state="queued"), name="submission_queued")]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.state}"

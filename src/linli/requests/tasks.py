@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.tasks import task
 
-from linli.core.jobs import recurring
+from linli.core.jobs import poller, recurring
 from linli.requests.deadlines import request_autoclose_unrated, sla_sweep
 
 
@@ -29,3 +29,10 @@ def warm_rates() -> dict[str, float]:
     from linli.insights.warm import rates_cache_warm
 
     return rates_cache_warm()
+
+
+@poller(every=0.5, name="requests.open311_queue")
+def file_open311_queue() -> dict[str, int] | None:
+    from linli.requests.queue import queue_poll
+
+    return queue_poll()

@@ -85,9 +85,19 @@ def request_token(pk: int) -> str:
     return signing.Signer(salt=REQUEST_ID_SALT).sign(str(pk))
 
 
-def token_request_id(token: str) -> int | None:
+def submission_token(pk: int) -> str:
+    """The token of a queued submission ("q" and its number, signed)."""
+    return signing.Signer(salt=REQUEST_ID_SALT).sign(f"q{pk}")
+
+
+def token_target(token: str) -> tuple[str, int] | None:
+    """``("request", id)`` for a filed request's token, ``("queued", id)`` for a queued
+    submission's; None for anything forged or malformed."""
     try:
         value = signing.Signer(salt=REQUEST_ID_SALT).unsign(token)
     except signing.BadSignature:
         return None
-    return int(value) if value.isascii() and value.isdigit() else None
+    kind, digits = ("queued", value[1:]) if value.startswith("q") else ("request", value)
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        return None
+    return kind, int(digits)

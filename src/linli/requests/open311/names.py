@@ -45,6 +45,31 @@ class NameCache:
         self.values = {}
 
 
+class ActiveCategories:
+    """The active categories by service code, for POSTs: the catalogue is a few dozen
+    rows, read once per ``ACTIVE_TTL`` instead of once per submission. A category closed
+    in another process may still be accepted for that long; the queue's filing checks
+    again and refuses it with the reason (``linli.requests.queue``)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Category] = {}
+        self.born = -ACTIVE_TTL
+
+    def get(self, code: str) -> Category | None:
+        now = time.monotonic()
+        if now - self.born > ACTIVE_TTL:
+            self.values, self.born = {c.code: c for c in Category.objects.filter(is_active=True)}, now
+        return self.values.get(code)
+
+    def clear(self, **_kwargs: Any) -> None:
+        self.values, self.born = {}, -ACTIVE_TTL
+
+
+ACTIVE_TTL = 60.0
+active_categories = ActiveCategories()
+post_save.connect(active_categories.clear, sender=Category, weak=False, dispatch_uid="open311-active-categories")
+post_delete.connect(active_categories.clear, sender=Category, weak=False, dispatch_uid="open311-active-categories-del")
+
 categories = NameCache(Category, "code", "name", "name_en")
 communities = NameCache(Place, "name")
 organisations = NameCache(Organisation, "name")
@@ -55,5 +80,5 @@ for _cache in (categories, communities, organisations):
 
 
 def clear_all() -> None:
-    for cache in (categories, communities, organisations):
+    for cache in (categories, communities, organisations, active_categories):
         cache.clear()

@@ -20,9 +20,11 @@ from django.utils.translation import gettext as _
 from linli.accounts.models import ApiKey
 from linli.places.models import Place, PlaceKind
 from linli.requests.intake import request_submit
-from linli.requests.models import Category, Channel, Request
+from linli.requests.models import Channel, Request, Submission
+from linli.requests.open311 import names
 from linli.requests.open311.callers import Caller
 from linli.requests.open311.params import Open311Error, bad, single
+from linli.requests.queue import queue_enabled, submission_queue
 
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")
 _TITLE_LENGTH = 40
@@ -50,8 +52,9 @@ def _coordinate(value: str, name: str) -> Decimal | None:
 def _place(key: ApiKey, address_id: str) -> Place:
     scope = key.place
     if address_id:
-        place = (Place.objects.filter(code=address_id, path__startswith=scope.path, is_active=True)
-                 .exclude(kind__in=_NOT_PLACES).first())
+        place = next(iter(Place.objects
+                          .filter(code=address_id, path__startswith=scope.path, is_active=True)
+                          .exclude(kind__in=_NOT_PLACES).order_by()[:1]), None)  # code is unique
         if place is None:
             # The same answer for a code that does not exist and one outside the key's scope.
             raise bad(_("address_id 不是本密钥范围内社区或其下的地点编码。"))
@@ -96,14 +99,15 @@ def _messages(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
-def submit(request: HttpRequest, caller: Caller) -> Request:
+def submit(request: HttpRequest, caller: Caller) -> Request | Submission:
+    """The request filed now, or (``OPEN311_QUEUE``, no photo) the queued submission."""
     if not caller.may_submit or caller.key is None:
         raise Open311Error(403, _("提交诉求需要有效的 api_key（只读密钥不能提交）。"))
     data = request.POST
     code = single(data, "service_code")
     if not code:
         raise bad(_("缺少 service_code。"))
-    category = Category.objects.filter(code=code, is_active=True).first()
+    category = names.active_categories.get(code)
     if category is None:
         raise Open311Error(404, _("找不到 service_code：%(code)s。") % {"code": code[:60]})
     lat = _coordinate(single(data, "lat"), "lat")
@@ -121,15 +125,18 @@ def submit(request: HttpRequest, caller: Caller) -> Request:
         except ValidationError:
             raise bad(_("email 不是有效的电子邮箱地址。")) from None
     description = single(data, "description") or category.name
+    fields: dict[str, Any] = {
+        "category": category, "place": place, "title": _title(description, category.name),
+        "description": description, "address": address_string, "lat": lat, "long": long,
+        "attributes": _attributes(request),
+        "contact_name": _contact_name(single(data, "first_name"), single(data, "last_name")),
+        "contact_phone": single(data, "phone"), "contact_email": email,
+        "device_id": single(data, "device_id"), "account_id": single(data, "account_id"),
+    }
+    photos = request.FILES.getlist("media")
     try:
-        return request_submit(
-            by=caller.key, channel=Channel.OPEN311, category=category, place=place,
-            title=_title(description, category.name), description=description, address=address_string,
-            lat=lat, long=long, attributes=_attributes(request),
-            contact_name=_contact_name(single(data, "first_name"), single(data, "last_name")),
-            contact_phone=single(data, "phone"), contact_email=email,
-            device_id=single(data, "device_id"), account_id=single(data, "account_id"),
-            photos=request.FILES.getlist("media"),
-        )
+        if queue_enabled() and not photos:
+            return submission_queue(key=caller.key, **fields)
+        return request_submit(by=caller.key, channel=Channel.OPEN311, photos=photos, **fields)
     except ValidationError as exc:
         raise bad(*_messages(exc)) from None

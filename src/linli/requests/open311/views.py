@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from linli.requests.models import Attachment, Request
+from linli.requests.models import Attachment, Request, Submission
 from linli.requests.open311 import callers, catalogue, listing, params, render
 from linli.requests.open311.params import Open311Error
 from linli.requests.open311.submit import submit
@@ -155,6 +155,14 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
 
 def _create(request: HttpRequest, fmt: str, caller: callers.Caller) -> HttpResponse:
     created = submit(request, caller)
+    if isinstance(created, Submission):
+        # Queued: the worker files it within a second or so; the token gives its number then.
+        queued = {
+            "token": callers.submission_token(created.pk),
+            "service_notice": _("已收到，正在登记；请稍后用 token 查询诉求编号。"),
+            "account_id": params.single(request.POST, "account_id")[:100] or None,
+        }
+        return render.respond(fmt, "service_requests", [queued], private=True)
     notice = _("已收到，将于 %(due)s 前受理。") % {
         "due": timezone.localtime(created.accept_due_at).strftime("%Y-%m-%d %H:%M")
     } if created.accept_due_at else None
@@ -179,9 +187,23 @@ def request_detail(request: HttpRequest, fmt: str, service_request_id: str) -> H
 
 @endpoint()
 def token_detail(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
+    """The request number behind a token; a queued submission answers with the token
+    alone until the worker has filed it, and with the reason if it could not."""
     _caller(request)
-    pk = callers.token_request_id(token)
-    if pk is None or pk > params.MAX_DB_ID or not Request.objects.filter(pk=pk).exists():
+    target = callers.token_target(token)
+    pk: int | None = None
+    if target is not None and target[1] <= params.MAX_DB_ID:
+        kind, number = target
+        if kind == "request":
+            pk = number if Request.objects.filter(pk=number).exists() else None
+        else:
+            row = Submission.objects.filter(pk=number).values("state", "request_id", "error").first()
+            if row is not None and row["state"] == Submission.State.QUEUED:
+                return render.respond(fmt, "service_requests", [{"token": token}])
+            if row is not None and row["state"] == Submission.State.REFUSED:
+                raise params.bad(_("此 token 的诉求未能登记：%(reason)s") % {"reason": row["error"]})
+            pk = row["request_id"] if row is not None else None
+    if pk is None:
         raise Open311Error(404, _("找不到该 token。"))
     return render.respond(fmt, "service_requests", [{"service_request_id": str(pk), "token": token}])
 

@@ -15,7 +15,7 @@ from django.db import close_old_connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from linli.core.jobs import enqueue_due_jobs, registered_jobs
+from linli.core.jobs import Poller, enqueue_due_jobs, registered_jobs, registered_pollers
 
 logger = logging.getLogger("linli.worker")
 
@@ -42,6 +42,28 @@ class Scheduler(threading.Thread):
         self.stopped.set()
 
 
+class PollerThread(threading.Thread):
+    """Calls one registered poller every ``poller.every`` seconds (the Open311 queue)."""
+
+    def __init__(self, poller: Poller) -> None:
+        super().__init__(name=f"linli-poll-{poller.name}", daemon=True)
+        self.poller = poller
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.poller.poll()
+            except Exception:
+                logger.exception("poller %s failed; trying again", self.poller.name)
+            finally:
+                close_old_connections()
+            self.stopped.wait(self.poller.every)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
 def _positive_seconds(value: str) -> float:
     seconds = float(value)
     if seconds <= 0:
@@ -54,7 +76,7 @@ class Command(DbWorkerCommand):
 
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--no-scheduler", action="store_true", help="Only run tasks; enqueue no recurring jobs.")
+        parser.add_argument("--no-scheduler", action="store_true", help="Only run tasks: no recurring jobs, no queue pollers.")
         parser.add_argument(
             "--tick", type=_positive_seconds, default=5.0, help="Seconds between scheduler checks (default: 5)."
         )
@@ -71,4 +93,6 @@ class Command(DbWorkerCommand):
             names = ", ".join(job.name for job in registered_jobs())
             self.stdout.write(f"linli worker: recurring jobs: {names}")
             Scheduler(tick).start()
+            for item in registered_pollers():
+                PollerThread(item).start()
         super().handle(*args, **options)

@@ -1,0 +1,127 @@
+"""Open311 requests received now and filed by the worker (GeoReport's tokens).
+
+A GeoReport POST is checked completely (``intake.request_check``) and written as one
+``Submission`` row; the answer carries a ``token``. The worker polls the queue twice a
+second and files each submission as a request (``intake.request_file``), with the
+receipt time as its submission time, so the deadlines count from when the client
+sent it. A burst of machine submissions therefore costs the server one insert each,
+and the deadlines, rollups and notices follow within a second or so.
+
+Without a worker (the immediate task backend of the tests and of a one-process
+setup), ``OPEN311_QUEUE`` is off and a POST files the request at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.models import ApiKey
+from linli.places.models import Place
+from linli.requests.intake import Checked, request_check, request_file
+from linli.requests.models import Category, Channel, Submission
+
+logger = logging.getLogger("linli.requests.queue")
+
+# A submission whose filing fails for an unexpected reason (not a refusal) is tried
+# again by the next runs, and refused after this many tries.
+MAX_ATTEMPTS = 3
+BATCH = 25
+
+
+def queue_enabled() -> bool:
+    return bool(getattr(settings, "OPEN311_QUEUE", False))
+
+
+def validation_messages(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [f"{field}: {message}" for field, messages in exc.message_dict.items() for message in messages]
+    return list(exc.messages)
+
+
+def _payload(checked: Checked) -> str:
+    return json.dumps({
+        "category": checked.category.pk, "place": checked.place.pk, "priority": checked.priority,
+        "title": checked.title, "description": checked.description, "address": checked.address,
+        "lat": str(checked.lat) if checked.lat is not None else None,
+        "long": str(checked.long) if checked.long is not None else None,
+        "attributes": checked.attributes, "contact_name": checked.contact_name,
+        "contact_phone": checked.contact_phone, "contact_email": checked.contact_email,
+        "device_id": checked.device_id, "account_id": checked.account_id,
+    }, ensure_ascii=False)
+
+
+def submission_queue(*, key: ApiKey, at: datetime | None = None, **fields: Any) -> Submission:
+    """Check a GeoReport submission as ``request_submit`` would (a ValidationError if it
+    is wrong) and queue it for the worker."""
+    checked = request_check(by=key, channel=Channel.OPEN311, **fields)
+    return Submission.objects.create(api_key=key, received_at=at or timezone.now(), payload=_payload(checked))
+
+
+def _file(row: Submission) -> Submission.State:
+    data = json.loads(row.payload)
+    category = Category.objects.get(pk=data["category"])
+    place = Place.objects.get(pk=data["place"])
+    checked = request_check(
+        by=row.api_key, channel=Channel.OPEN311, category=category, place=place, priority=data["priority"],
+        title=data["title"], description=data["description"], address=data["address"], lat=data["lat"],
+        long=data["long"], attributes=data["attributes"], contact_name=data["contact_name"],
+        contact_phone=data["contact_phone"], contact_email=data["contact_email"], device_id=data["device_id"],
+        account_id=data["account_id"],
+    )
+    row.request = request_file(checked, by=row.api_key, at=row.received_at)
+    return Submission.State.FILED
+
+
+def submissions_file(*, batch: int = BATCH) -> dict[str, int]:
+    """File every queued submission, oldest first, ``batch`` to a transaction; two
+    workers at once take different rows (``SKIP LOCKED`` on PostgreSQL; SQLite has one
+    writer at a time anyway). Returns how many were filed, refused and left to retry."""
+    counts = {"filed": 0, "refused": 0, "retry": 0}
+    retry: set[int] = set()
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Submission.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(state=Submission.State.QUEUED).exclude(pk__in=retry)
+                .select_related("api_key__place").order_by("pk")[:batch]
+            )
+            if not rows:
+                return counts
+            for row in rows:
+                try:
+                    with transaction.atomic():
+                        row.state = _file(row)
+                except (ValidationError, Category.DoesNotExist, Place.DoesNotExist) as exc:
+                    row.state = Submission.State.REFUSED
+                    row.error = "; ".join(validation_messages(exc)) if isinstance(exc, ValidationError) \
+                        else _("类别或地点已不存在。")
+                except Exception:
+                    logger.exception("open311 queue: submission %s could not be filed", row.pk)
+                    row.attempts += 1
+                    if row.attempts < MAX_ATTEMPTS:
+                        retry.add(row.pk)
+                        counts["retry"] += 1
+                        row.save(update_fields=["attempts"])
+                        continue
+                    row.state = Submission.State.REFUSED
+                    row.error = _("服务暂时无法处理此诉求。")
+                counts["filed" if row.state == Submission.State.FILED else "refused"] += 1
+                row.payload = ""
+                row.processed_at = timezone.now()
+                row.save(update_fields=["state", "request", "error", "attempts", "payload", "processed_at"])
+
+
+def queue_poll() -> dict[str, int] | None:
+    """The worker's poll: file what is queued (one indexed read when nothing is)."""
+    if not Submission.objects.filter(state=Submission.State.QUEUED).exists():
+        return None
+    return submissions_file()
