@@ -132,3 +132,32 @@ def test_warming_fills_the_cache_for_the_first_visitor(cases: Cases, personas: P
     assert queries == [] and warmed.totals.counts == board.totals.counts
     jobs = {job.name: job for job in registered_jobs()}
     assert jobs["insights.warm_rates"].task is warm_rates and warm_rates.call()["dashboards"] == done["dashboards"]
+
+
+def test_a_piece_still_valid_is_stored_again_so_later_views_scan_only_new_events(
+        cases: Cases, personas: Personas, tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db.models import Max
+
+    from linli.insights import rollup_cache
+    from linli.requests.models import RequestEvent
+
+    monkeypatch.setattr(rollup_cache, "RENEW_AFTER_EVENTS", 2)
+    cases.handle(start=at(2026, 9, 7, 9, 0))  # a frozen month
+    _rollup_queries(personas, tree, year_period(2026))
+    before = RequestEvent.objects.aggregate(last=Max("id"))["last"]
+    cases.submit()
+    cases.submit()  # today: newer events; September is still right
+    newest = RequestEvent.objects.aggregate(last=Max("id"))["last"]
+    assert newest >= before + 2
+
+    def marks_sql() -> str:
+        with CaptureQueriesContext(connection) as ctx:
+            board = dashboard(rates_scope(rates_nodes(personas.street_supervisor), tree.street.pk),
+                              Filters(period=year_period(2026)), today=local_today(),
+                              categories=list(Category.objects.all()))
+        assert board.totals.counts["submitted"] == 3
+        [sql] = [q["sql"] for q in ctx.captured_queries if "MAX" in q["sql"] and "requestevent" in q["sql"]]
+        return sql
+
+    assert f"> {before}" in marks_sql()  # September was summed before the two new requests
+    assert f"> {newest}" in marks_sql()  # and is now known to be right as of the newest event

@@ -47,6 +47,8 @@ PieceRows = dict[tuple[int, ...], Counts]
 
 FROZEN_TTL = 24 * 3600
 RECENT_TTL = 10 * 60
+# A cached piece still valid after this many newer events is stored again with the newest.
+RENEW_AFTER_EVENTS = 500
 # Days on top of the reopen window: local days against UTC instants, and a late job.
 FROZEN_MARGIN = timedelta(days=2)
 VERSION_KEY = "insights:rates:version"
@@ -229,9 +231,17 @@ class RollupReader:
         found: dict[Piece, PieceSums] = {}
         if cached:
             marks = self.marks(min(seen for seen, _sums in cached.values()))
+            renewed: dict[str, dict[str, tuple[int, PieceSums]]] = {}
             for sub, key in keys.items():
                 if key in cached and marks.still_valid(self._tier(sub), cached[key][0]):
                     found[sub] = cached[key][1]
+                    # Still right as of the newest event: say so, or every later view would
+                    # scan all the events since this piece was summed (a day's, for a frozen
+                    # piece). Only after many events, to write rarely.
+                    if marks.last is not None and marks.last - cached[key][0] >= RENEW_AFTER_EVENTS:
+                        renewed.setdefault(self._tier(sub), {})[key] = (marks.last, cached[key][1])
+            for tier, entries in renewed.items():
+                cache.set_many(entries, RECENT_TTL if tier == "today" else FROZEN_TTL)
         missing = [sub for sub in subs if sub not in found]
         if missing:
             seen = self.token()  # read before the sums: a change made meanwhile is not missed
