@@ -108,3 +108,26 @@ class TestApikeyCommand:
             call_command("apikey", "create", "--name", " ", "--place", "c1", stdout=io.StringIO(), stderr=io.StringIO())
         with pytest.raises(CommandError):
             call_command("apikey", "revoke", "ffffffff", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_a_verified_key_is_kept_briefly_and_forgotten_when_revoked(tree: Tree,
+                                                                    django_assert_num_queries: object) -> None:
+    import time as _time
+
+    from linli.accounts import services
+
+    key, raw = apikey_create(name="物业系统", place=tree.community)
+    assert services.apikey_authenticate(raw) == key
+    with django_assert_num_queries(0):  # type: ignore[operator]
+        assert services.apikey_authenticate(raw) == key  # the copy kept in this process
+    assert services.apikey_authenticate(raw + "x") is None  # a wrong key is never matched to the copy
+    apikey_revoke(key=key)
+    assert services.apikey_authenticate(raw) is None  # the save cleared the copy at once
+    key2, raw2 = apikey_create(name="网格 App", place=tree.community)
+    assert services.apikey_authenticate(raw2) == key2
+    ApiKey.objects.filter(pk=key2.pk).update(revoked_at=key.revoked_at)  # another process revokes it
+    expires, kept = services._verified[hashlib.sha256(raw2.encode()).hexdigest()]
+    assert kept == key2 and expires <= _time.monotonic() + services.API_KEY_CACHE_SECONDS
+    services._verified[hashlib.sha256(raw2.encode()).hexdigest()] = (_time.monotonic() - 1, kept)  # time passes
+    assert services.apikey_authenticate(raw2) is None

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -420,18 +421,47 @@ def apikey_revoke(*, key: ApiKey, by: User | None = None) -> ApiKey:
     return key
 
 
+# Keys verified in this process are kept briefly: a machine client calls many times a
+# second, and each check was a query. A key revoked (or a place closed) through a save
+# stops working in this process at once and in the server's other processes within
+# API_KEY_CACHE_SECONDS.
+API_KEY_CACHE_SECONDS = 10.0
+_API_KEY_CACHE_MAX = 1000
+_verified: dict[str, tuple[float, ApiKey]] = {}
+
+
+def apikey_cache_clear(**_kwargs: object) -> None:
+    _verified.clear()
+
+
 def apikey_authenticate(raw: str) -> ApiKey | None:
     raw = raw.strip()
     if not raw.isascii() or not raw.startswith(API_KEY_PREFIX) or raw.count("_") < 2:
         return None
-    prefix = raw[len(API_KEY_PREFIX):].split("_", 1)[0]
-    # A slice without ordering, not .first(): the prefix is unique, and ordering costs a
-    # machine client's every call the SQL compiler's time for nothing.
-    rows = ApiKey.objects.select_related("place").filter(prefix=prefix, revoked_at__isnull=True).order_by()
-    key = next(iter(rows[:1]), None)
-    if key is None or not hmac.compare_digest(key.key_hash, _api_key_hash(raw)):
-        return None
+    digest = _api_key_hash(raw)
+    hit = _verified.get(digest)
+    if hit is not None and hit[0] > time.monotonic():
+        key = hit[1]
+    else:
+        prefix = raw[len(API_KEY_PREFIX):].split("_", 1)[0]
+        # A slice without ordering, not .first(): the prefix is unique, and ordering costs
+        # the SQL compiler's time for nothing.
+        rows = ApiKey.objects.select_related("place").filter(prefix=prefix, revoked_at__isnull=True).order_by()
+        found = next(iter(rows[:1]), None)
+        if found is None or not hmac.compare_digest(found.key_hash, digest):
+            return None
+        key = found
+        if len(_verified) >= _API_KEY_CACHE_MAX:
+            _verified.clear()
+        _verified[digest] = (time.monotonic() + API_KEY_CACHE_SECONDS, key)
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=5):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
     return key
+
+
+for _model in (ApiKey, Place):
+    post_save.connect(apikey_cache_clear, sender=_model, weak=False, dispatch_uid=f"apikey-cache-{_model.__name__}")
+    post_delete.connect(apikey_cache_clear, sender=_model, weak=False,
+                        dispatch_uid=f"apikey-cache-del-{_model.__name__}")

@@ -17,7 +17,15 @@ from PIL import Image
 from linli.core import jobs
 from linli.core.management.commands.worker import PollerThread
 from linli.requests import queue
-from linli.requests.models import Category, Channel, EventKind, Request, RequestRollup, Status, Submission
+from linli.requests.models import (
+    Category,
+    Channel,
+    EventKind,
+    Request,
+    RequestRollup,
+    Status,
+    Submission,
+)
 from tests.conftest import Tree
 from tests.requests.open311.conftest import BASE, Keys, as_json, error_codes, xml
 from tests.requests.open311.test_post import form

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
+from linli.accounts.services import apikey_cache_clear
 from linli.requests import services as svc
 from linli.requests.models import Channel, Rating, Request
 from linli.requests.open311 import names
@@ -254,6 +255,7 @@ def test_extensions_add_detailed_status_and_public_history_never_notes(client: C
 
 def _count(client: Client, query: dict[str, str]) -> tuple[int, int]:
     names.clear_all()  # start each call with the same (cold) copies of the names
+    apikey_cache_clear()  # and of the verified keys
     with CaptureQueriesContext(connection) as captured:
         response = client.get(f"{BASE}/requests.json", query)
     assert response.status_code == 200
