@@ -23,6 +23,7 @@ from linli.accounts.models import ApiKey, LoginAttempt, Role, RoleAssignment, Us
 from linli.audit.services import audit_record
 from linli.core.crypto import lookup_hash, normalise
 from linli.places.models import Place
+from linli.places.signals import place_switched
 
 TOTP_ISSUER = "linli 邻里"
 # Enrolment codes: 8 digits, shown as 1234-5678, usable once within 72 hours.
@@ -461,6 +462,7 @@ def apikey_authenticate(raw: str) -> ApiKey | None:
     return key
 
 
+place_switched.connect(apikey_cache_clear, weak=False, dispatch_uid="apikey-cache-place-switched")
 for _model in (ApiKey, Place):
     post_save.connect(apikey_cache_clear, sender=_model, weak=False, dispatch_uid=f"apikey-cache-{_model.__name__}")
     post_delete.connect(apikey_cache_clear, sender=_model, weak=False,

@@ -24,7 +24,7 @@ from linli.places.models import (
     PlaceKind,
     encode_segment,
 )
-from linli.places.signals import place_moved
+from linli.places.signals import place_moved, place_switched
 
 if TYPE_CHECKING:
     from linli.accounts.models import User
@@ -304,6 +304,7 @@ def place_deactivate(*, place: Place, by: User | None = None) -> Place:
         count = Place.objects.below(current).active().update(is_active=False)
         if count:
             audit_record(actor=by, action="place.deactivate", obj=current, after={"deactivated": count})
+    place_switched.send(sender=Place, place=current)
     _copy(current, place)
     return place
 
@@ -319,6 +320,7 @@ def place_activate(*, place: Place, by: User | None = None) -> Place:
         current.is_active = True
         current.save(update_fields=["is_active"])
         audit_record(actor=by, action="place.activate", obj=current)
+    place_switched.send(sender=Place, place=current)
     _copy(current, place)
     return place
 

@@ -18,6 +18,7 @@ from django.db.models.signals import post_delete, post_save
 
 from linli.accounts.models import Organisation
 from linli.places.models import Place
+from linli.places.signals import place_moved, place_switched
 from linli.requests.models import Category
 
 TTL = 300.0
@@ -65,8 +66,36 @@ class ActiveCategories:
         self.values, self.born = {}, -ACTIVE_TTL
 
 
+class PlacesByCode:
+    """Places by code, for POSTs' ``address_id`` (a street has some ten thousand
+    households; each is read once per ``ACTIVE_TTL`` instead of once per submission).
+    Any place saved, moved or deleted in this process clears the copy; a place closed in
+    another process may be accepted for up to ``ACTIVE_TTL``, and the queue's filing
+    checks again."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Place | None] = {}
+        self.born = 0.0
+
+    def get(self, code: str) -> Place | None:
+        now = time.monotonic()
+        if now - self.born > ACTIVE_TTL or len(self.values) > MAX_ENTRIES:
+            self.values, self.born = {}, now
+        if code not in self.values:
+            self.values = {**self.values, code: next(iter(Place.objects.filter(code=code).order_by()[:1]), None)}
+        return self.values[code]
+
+    def clear(self, **_kwargs: Any) -> None:
+        self.values = {}
+
+
 ACTIVE_TTL = 60.0
 active_categories = ActiveCategories()
+places_by_code = PlacesByCode()
+post_save.connect(places_by_code.clear, sender=Place, weak=False, dispatch_uid="open311-places-by-code")
+post_delete.connect(places_by_code.clear, sender=Place, weak=False, dispatch_uid="open311-places-by-code-del")
+place_moved.connect(places_by_code.clear, weak=False, dispatch_uid="open311-places-by-code-moved")
+place_switched.connect(places_by_code.clear, weak=False, dispatch_uid="open311-places-by-code-switched")
 post_save.connect(active_categories.clear, sender=Category, weak=False, dispatch_uid="open311-active-categories")
 post_delete.connect(active_categories.clear, sender=Category, weak=False, dispatch_uid="open311-active-categories-del")
 
@@ -80,5 +109,5 @@ for _cache in (categories, communities, organisations):
 
 
 def clear_all() -> None:
-    for cache in (categories, communities, organisations, active_categories):
+    for cache in (categories, communities, organisations, active_categories, places_by_code):
         cache.clear()

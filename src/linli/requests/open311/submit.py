@@ -35,6 +35,7 @@ _FIELD_NAMES = {
     "contact_name": "first_name/last_name", "category": "service_code", "photos": "media",
 }
 _NOT_PLACES = (PlaceKind.DISTRICT, PlaceKind.STREET)
+PLACE_CODE_MAX = Place._meta.get_field("code").max_length or 64
 
 
 def _coordinate(value: str, name: str) -> Decimal | None:
@@ -52,10 +53,9 @@ def _coordinate(value: str, name: str) -> Decimal | None:
 def _place(key: ApiKey, address_id: str) -> Place:
     scope = key.place
     if address_id:
-        place = next(iter(Place.objects
-                          .filter(code=address_id, path__startswith=scope.path, is_active=True)
-                          .exclude(kind__in=_NOT_PLACES).order_by()[:1]), None)  # code is unique
-        if place is None:
+        place = names.places_by_code.get(address_id) if len(address_id) <= PLACE_CODE_MAX else None
+        if (place is None or not place.is_active or place.kind in _NOT_PLACES
+                or not place.path.startswith(scope.path)):
             # The same answer for a code that does not exist and one outside the key's scope.
             raise bad(_("address_id 不是本密钥范围内社区或其下的地点编码。"))
         return place
