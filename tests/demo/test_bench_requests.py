@@ -67,6 +67,29 @@ def test_the_load_inputs_are_accepted_by_the_server_code(generated: object) -> N
     assert web.get("/insights/rates/").status_code == 200
 
 
+def test_the_queued_posts_are_filed_and_timed(generated: object) -> None:
+    from django.test.utils import override_settings
+
+    from bench.requests_load import file_queue
+
+    generate_requests(generated, count=20, seed=3, echo=lambda _line: None)
+    clients = prepare_clients(bodies=8)
+    before = Request.objects.count()
+    web = Client()
+    with override_settings(OPEN311_QUEUE=True):
+        for body in clients.bodies:
+            response = web.generic("POST", "/open311/v2/requests.json", body,
+                                   content_type="application/x-www-form-urlencoded")
+            assert response.status_code == 200 and "token" in response.json()[0], response.content
+    assert Request.objects.count() == before
+    lines: list[str] = []
+    result = file_queue(lines.append)
+    assert result["queued"] == result["filed"] == len(clients.bodies) and result["refused"] == 0
+    assert result["filed_per_second"] > 0 and "queued submissions" in lines[0]
+    assert Request.objects.count() == before + len(clients.bodies)
+    assert file_queue(lines.append) == {"queued": 0}
+
+
 def test_lua_scripts_quote_their_values() -> None:
     script = lua_post("/open311/v2/requests.json", ['a="b"&c=\\d', "x=1"])
     assert '"a=\\"b\\"&c=\\\\d"' in script and "wrk.format(\"POST\"" in script and "BENCHJSON" in script
