@@ -68,9 +68,8 @@ def test_the_load_inputs_are_accepted_by_the_server_code(generated: object) -> N
 
 
 def test_the_queued_posts_are_filed_and_timed(generated: object) -> None:
-    from django.test.utils import override_settings
-
     from bench.requests_load import file_queue
+    from django.test.utils import override_settings
 
     generate_requests(generated, count=20, seed=3, echo=lambda _line: None)
     clients = prepare_clients(bodies=8)
