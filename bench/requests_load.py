@@ -403,6 +403,7 @@ def run_load(*, seconds: int = 20, warmup: int = 3, only: Sequence[str] = (), pr
                     server_cpu_ms_per_request=round(1000 * cpu / max(result["requests"], 1), 3),
                 )
                 if scenario.script == "post":
+                    # Filed by the server during the load (0 when it queues them; file_queue counts those).
                     result["created"] = Request.objects.count() - before_rows
                     result.update(file_queue(echo))
                     connection.close()

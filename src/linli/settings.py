@@ -255,7 +255,7 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
-# Open311 POSTs are queued and filed by the worker within a second (the client gets a
+# Open311 POSTs are queued and filed by the worker, within a second when idle (the client gets a
 # GeoReport token), so bursts from machine clients cost one insert each. Without a
 # worker (the immediate backend) requests are filed at once.
 OPEN311_QUEUE = env_bool("LINLI_OPEN311_QUEUE", _task_backend == "database")

@@ -423,9 +423,9 @@ def apikey_revoke(*, key: ApiKey, by: User | None = None) -> ApiKey:
 
 
 # Keys verified in this process are kept briefly: a machine client calls many times a
-# second, and each check was a query. A key revoked (or a place closed) through a save
-# stops working in this process at once and in the server's other processes within
-# API_KEY_CACHE_SECONDS.
+# second, and each check was a query. A key revoked (or its place closed) stops working
+# in every server process within API_KEY_CACHE_SECONDS (in the process that made the
+# change, as soon as it commits).
 API_KEY_CACHE_SECONDS = 10.0
 _API_KEY_CACHE_MAX = 1000
 _verified: dict[str, tuple[float, ApiKey]] = {}
@@ -433,6 +433,9 @@ _verified: dict[str, tuple[float, ApiKey]] = {}
 
 def apikey_cache_clear(**_kwargs: object) -> None:
     _verified.clear()
+    # Again once the change commits: a thread that read the old row meanwhile may have
+    # put it back.
+    transaction.on_commit(_verified.clear, robust=True)
 
 
 def apikey_authenticate(raw: str) -> ApiKey | None:

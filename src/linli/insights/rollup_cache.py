@@ -19,12 +19,14 @@ services' back (a rebuild, a bulk load; a moved place does it by itself, apps.py
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import add as plus
 from operator import or_
+from time import monotonic
 from typing import Any
 
 from django.core.cache import cache
@@ -47,8 +49,31 @@ PieceRows = dict[tuple[int, ...], Counts]
 
 FROZEN_TTL = 24 * 3600
 RECENT_TTL = 10 * 60
-# A cached piece still valid after this many newer events is stored again with the newest.
+# A cached piece still valid after this many newer events is stored again, marked with
+# the newest event seen at least RENEW_LAG_SECONDS ago: on PostgreSQL an event whose
+# number was drawn earlier may commit later, and must not be passed over.
 RENEW_AFTER_EVENTS = 500
+RENEW_LAG_SECONDS = 60.0
+_seen: list[tuple[float, int]] = []  # (monotonic time, newest event then), oldest first
+_seen_lock = threading.Lock()
+
+
+def _observe(last: int) -> None:
+    now = monotonic()
+    with _seen_lock:
+        if not _seen or last > _seen[-1][1]:
+            _seen.append((now, last))
+        # Only the newest sighting older than the lag is needed, and those after it.
+        while len(_seen) > 1 and _seen[1][0] <= now - RENEW_LAG_SECONDS:
+            _seen.pop(0)
+
+
+def _watermark() -> int | None:
+    """The newest event seen at least RENEW_LAG_SECONDS ago in this process."""
+    with _seen_lock:
+        if _seen and _seen[0][0] <= monotonic() - RENEW_LAG_SECONDS:
+            return _seen[0][1]
+    return None
 # Days on top of the reopen window: local days against UTC instants, and a late job.
 FROZEN_MARGIN = timedelta(days=2)
 VERSION_KEY = "insights:rates:version"
@@ -202,6 +227,8 @@ class RollupReader:
                 old=Max("id", filter=Q(at__lt=frozen_ends)),
             )
             self._marks = Marks(since, found["last"], found["past"], found["old"])
+            if found["last"] is not None:
+                _observe(found["last"])
             if self._token is None:
                 self._token = found["last"] or since
         return self._marks
@@ -232,14 +259,16 @@ class RollupReader:
         if cached:
             marks = self.marks(min(seen for seen, _sums in cached.values()))
             renewed: dict[str, dict[str, tuple[int, PieceSums]]] = {}
+            watermark = _watermark()
+            mark = min(marks.last, watermark) if marks.last is not None and watermark is not None else None
             for sub, key in keys.items():
                 if key in cached and marks.still_valid(self._tier(sub), cached[key][0]):
                     found[sub] = cached[key][1]
-                    # Still right as of the newest event: say so, or every later view would
+                    # Still right as of the newest events: say so, or every later view would
                     # scan all the events since this piece was summed (a day's, for a frozen
                     # piece). Only after many events, to write rarely.
-                    if marks.last is not None and marks.last - cached[key][0] >= RENEW_AFTER_EVENTS:
-                        renewed.setdefault(self._tier(sub), {})[key] = (marks.last, cached[key][1])
+                    if mark is not None and mark - cached[key][0] >= RENEW_AFTER_EVENTS:
+                        renewed.setdefault(self._tier(sub), {})[key] = (mark, cached[key][1])
             for tier, entries in renewed.items():
                 cache.set_many(entries, RECENT_TTL if tier == "today" else FROZEN_TTL)
         missing = [sub for sub in subs if sub not in found]

@@ -677,7 +677,10 @@ class Submission(models.Model):
     payload = EncryptedTextField(blank=True, default="")
     request = models.ForeignKey(Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     error = models.TextField(blank=True, default="")
+    # Filing failed for an unexpected reason (the database busy, a fault): tried again
+    # from ``retry_at`` on, waiting longer each time.
     attempts = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

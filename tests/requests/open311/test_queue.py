@@ -109,6 +109,25 @@ def test_a_photo_is_filed_at_once(client: Client, keys: Keys) -> None:
     assert not Submission.objects.exists()
 
 
+def test_a_post_filed_at_once_reads_the_category_and_place_afresh(client: Client, keys: Keys, tree: Tree) -> None:
+    from linli.places.models import Place
+
+    assert post(client, keys, address_id="h1").status_code == 200  # the copies are warm now
+    # Another process closes the category (no signal reaches this one's copies).
+    Category.objects.filter(code="repairs").update(is_active=False)
+    buffer = __import__("io").BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, "JPEG")
+    photo = SimpleUploadedFile("p.jpg", buffer.getvalue(), content_type="image/jpeg")
+    response = client.post(f"{BASE}/requests.json", {**form(api_key=keys.community, address_id="h1"), "media": photo})
+    assert response.status_code == 400 and "停用" in as_json(response)[0]["description"]
+    Category.objects.filter(code="repairs").update(is_active=True)
+    Place.objects.filter(pk=tree.household.pk).update(is_active=False)
+    photo.seek(0)
+    response = client.post(f"{BASE}/requests.json", {**form(api_key=keys.community, address_id="h1"), "media": photo})
+    assert response.status_code == 400
+    assert not Request.objects.exists()
+
+
 def test_a_submission_whose_category_closed_meanwhile_is_refused_with_the_reason(client: Client, keys: Keys) -> None:
     (answer,) = as_json(post(client, keys))
     Category.objects.filter(code="repairs").update(is_active=False)
@@ -120,21 +139,57 @@ def test_a_submission_whose_category_closed_meanwhile_is_refused_with_the_reason
     assert not Request.objects.exists()
 
 
-def test_an_unexpected_failure_is_retried_then_refused(client: Client, keys: Keys,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_failure_waits_and_is_tried_again_and_refused_only_after_days(
+        client: Client, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
     as_json(post(client, keys))
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(queue, "request_file", broken)
-    for attempt in range(1, queue.MAX_ATTEMPTS):
+    assert queue.submissions_file() == {"filed": 0, "refused": 0, "retry": 1}
+    row = Submission.objects.get()
+    assert (row.state, row.attempts) == (Submission.State.QUEUED, 1) and row.retry_at > timezone.now()
+    assert queue.queue_poll() is None  # waiting: the worker's polls leave it alone
+    waits = []
+    for attempt in range(2, 5):
+        Submission.objects.update(retry_at=timezone.now())  # the wait is over
         assert queue.submissions_file() == {"filed": 0, "refused": 0, "retry": 1}
         row = Submission.objects.get()
-        assert (row.state, row.attempts) == (Submission.State.QUEUED, attempt)
+        waits.append(row.retry_at - timezone.now())
+        assert row.attempts == attempt
+    assert waits[0] < waits[1] < waits[2] <= queue.RETRY_MAX  # longer each time
+    Submission.objects.update(retry_at=timezone.now(), received_at=timezone.now() - queue.GIVE_UP_AFTER)
     assert queue.submissions_file() == {"filed": 0, "refused": 1, "retry": 0}
     assert Submission.objects.get().state == Submission.State.REFUSED
     assert not Request.objects.exists()
+    monkeypatch.undo()
+
+
+def test_a_payload_that_cannot_be_read_fails_alone(client: Client, keys: Keys) -> None:
+    as_json(post(client, keys))
+    as_json(post(client, keys))
+    broken, good = Submission.objects.order_by("pk")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE requests_submission SET payload = %s WHERE id = %s", ["v1:not-a-ciphertext", broken.pk])
+    assert queue.submissions_file() == {"filed": 1, "refused": 0, "retry": 1}
+    assert Submission.objects.get(pk=good.pk).state == Submission.State.FILED
+    assert Submission.objects.defer("payload").get(pk=broken.pk).state == Submission.State.QUEUED
+
+
+def test_the_place_copy_survives_a_clear_from_another_thread(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linli.requests.open311 import names
+
+    real = names.Place.objects.filter
+
+    def filter_while_another_thread_clears(*args: Any, **kwargs: Any) -> Any:
+        names.places_by_code.clear()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(names.Place.objects, "filter", filter_while_another_thread_clears)
+    assert names.places_by_code.get("h1") == tree.household
+    assert names.places_by_code.get("no-such-code") is None
+    assert "no-such-code" not in names.places_by_code.values  # a miss is not kept
 
 
 def test_the_post_runs_a_fixed_number_of_queries(client: Client, keys: Keys) -> None:

@@ -10,9 +10,10 @@ this process clears the copy at once, other processes see the change within ``TT
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
@@ -36,21 +37,29 @@ class NameCache:
         now = time.monotonic()
         if now - self.born > TTL or len(self.values) > MAX_ENTRIES:
             self.values, self.born = {}, now
-        missing = set(ids) - self.values.keys()
+        # Threads share the copy: read it once, and answer from what this call holds
+        # (another thread may replace or clear the shared one meanwhile).
+        values = self.values
+        missing = set(ids) - values.keys()
         if missing:
             rows = self.model._default_manager.filter(pk__in=missing).values_list("pk", *self.fields)
-            self.values = {**self.values, **{row[0]: tuple(row[1:]) for row in rows}}
-        return self.values
+            values = {**values, **{row[0]: tuple(row[1:]) for row in rows}}
+            self.values = values
+        return values
 
     def clear(self, **_kwargs: Any) -> None:
+        self.values = {}
+        _after_commit(self._reset)
+
+    def _reset(self) -> None:
         self.values = {}
 
 
 class ActiveCategories:
     """The active categories by service code, for POSTs: the catalogue is a few dozen
     rows, read once per ``ACTIVE_TTL`` instead of once per submission. A category closed
-    in another process may still be accepted for that long; the queue's filing checks
-    again and refuses it with the reason (``linli.requests.queue``)."""
+    in another process may still be accepted for that long: the queue's filing, and a
+    POST filed at once, read it again and refuse it with the reason."""
 
     def __init__(self) -> None:
         self.values: dict[str, Category] = {}
@@ -58,38 +67,60 @@ class ActiveCategories:
 
     def get(self, code: str) -> Category | None:
         now = time.monotonic()
+        values = self.values
         if now - self.born > ACTIVE_TTL:
-            self.values, self.born = {c.code: c for c in Category.objects.filter(is_active=True)}, now
-        return self.values.get(code)
+            values = {c.code: c for c in Category.objects.filter(is_active=True)}
+            self.values, self.born = values, now
+        return values.get(code)
 
     def clear(self, **_kwargs: Any) -> None:
+        self._reset()
+        _after_commit(self._reset)
+
+    def _reset(self) -> None:
         self.values, self.born = {}, -ACTIVE_TTL
 
 
 class PlacesByCode:
     """Places by code, for POSTs' ``address_id`` (a street has some ten thousand
     households; each is read once per ``ACTIVE_TTL`` instead of once per submission).
-    Any place saved, moved or deleted in this process clears the copy; a place closed in
-    another process may be accepted for up to ``ACTIVE_TTL``, and the queue's filing
-    checks again."""
+    A code not found is not kept (a place just imported is found at once). Any place
+    saved, moved, closed, opened or deleted in this process clears the copy; a change
+    made in another process may go unseen for up to ``ACTIVE_TTL``, and the queue's
+    filing, and a POST filed at once, read the place again."""
 
     def __init__(self) -> None:
-        self.values: dict[str, Place | None] = {}
+        self.values: dict[str, Place] = {}
         self.born = 0.0
 
     def get(self, code: str) -> Place | None:
         now = time.monotonic()
-        if now - self.born > ACTIVE_TTL or len(self.values) > MAX_ENTRIES:
+        if now - self.born > ACTIVE_TTL or len(self.values) > PLACES_MAX:
             self.values, self.born = {}, now
-        if code not in self.values:
-            self.values = {**self.values, code: next(iter(Place.objects.filter(code=code).order_by()[:1]), None)}
-        return self.values[code]
+        values = self.values  # one dict per call: setting one key is atomic, threads share it
+        place = values.get(code)
+        if place is None:
+            place = next(iter(Place.objects.filter(code=code).order_by()[:1]), None)
+            if place is not None:
+                values[code] = place
+        return place
 
     def clear(self, **_kwargs: Any) -> None:
+        self._reset()
+        _after_commit(self._reset)
+
+    def _reset(self) -> None:
         self.values = {}
 
 
+def _after_commit(reset: Callable[[], None]) -> None:
+    """Clear again once the change commits: a thread that read the old row meanwhile
+    may have put it back."""
+    transaction.on_commit(reset, robust=True)
+
+
 ACTIVE_TTL = 60.0
+PLACES_MAX = 20_000  # a street's households; past this the copy starts afresh
 active_categories = ActiveCategories()
 places_by_code = PlacesByCode()
 post_save.connect(places_by_code.clear, sender=Place, weak=False, dispatch_uid="open311-places-by-code")

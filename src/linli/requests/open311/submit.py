@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from linli.accounts.models import ApiKey
 from linli.places.models import Place, PlaceKind
 from linli.requests.intake import request_submit
-from linli.requests.models import Channel, Request, Submission
+from linli.requests.models import Category, Channel, Request, Submission
 from linli.requests.open311 import names
 from linli.requests.open311.callers import Caller
 from linli.requests.open311.params import Open311Error, bad, single
@@ -50,10 +50,17 @@ def _coordinate(value: str, name: str) -> Decimal | None:
     return number
 
 
-def _place(key: ApiKey, address_id: str) -> Place:
-    scope = key.place
+def _place(key: ApiKey, address_id: str, *, fresh: bool = False) -> Place:
+    """The place of a submission, within the key's scope; ``fresh`` reads it (and the
+    key's place) from the database instead of the copies kept in the process."""
+    scope = Place.objects.get(pk=key.place_id) if fresh else key.place
     if address_id:
-        place = names.places_by_code.get(address_id) if len(address_id) <= PLACE_CODE_MAX else None
+        if len(address_id) > PLACE_CODE_MAX:
+            place = None
+        elif fresh:
+            place = Place.objects.filter(code=address_id).first()
+        else:
+            place = names.places_by_code.get(address_id)
         if (place is None or not place.is_active or place.kind in _NOT_PLACES
                 or not place.path.startswith(scope.path)):
             # The same answer for a code that does not exist and one outside the key's scope.
@@ -137,6 +144,10 @@ def submit(request: HttpRequest, caller: Caller) -> Request | Submission:
     try:
         if queue_enabled() and not photos:
             return submission_queue(key=caller.key, **fields)
+        # Filed now: the place and category afresh, not the copies kept in the process
+        # (the queue's filing does the same).
+        fields["place"] = _place(caller.key, address_id, fresh=True)
+        fields["category"] = Category.objects.filter(pk=category.pk).first() or category
         return request_submit(by=caller.key, channel=Channel.OPEN311, photos=photos, **fields)
     except ValidationError as exc:
         raise bad(*_messages(exc)) from None
