@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -200,6 +200,25 @@ def request_check(
     )
 
 
+class Submitted(TypedDict, total=False):
+    """What a channel says about a new request, beyond ``by``, ``category``, ``place``,
+    ``title``, ``description`` and ``channel`` (``request_check`` has every default)."""
+
+    priority: str | None
+    address: str
+    lat: Decimal | float | str | None
+    long: Decimal | float | str | None
+    attributes: dict[str, Any] | None
+    anonymous: bool
+    reporter: User | None
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    device_id: str
+    account_id: str
+    client_ref: str
+
+
 def request_submit(
     *,
     by: Any,
@@ -208,31 +227,15 @@ def request_submit(
     title: str,
     description: str,
     channel: str,
-    priority: str | None = None,
-    address: str = "",
-    lat: Decimal | float | str | None = None,
-    long: Decimal | float | str | None = None,
-    attributes: dict[str, Any] | None = None,
-    anonymous: bool = False,
-    reporter: User | None = None,
-    contact_name: str = "",
-    contact_phone: str = "",
-    contact_email: str = "",
-    device_id: str = "",
-    account_id: str = "",
-    client_ref: str = "",
     photos: Sequence[UploadedFile] = (),
     at: datetime | None = None,
+    **details: Unpack[Submitted],
 ) -> Request:
     """A new request from any channel. ``by`` is who entered it: the resident, a staff
     member on a resident's behalf (``reporter`` or contact details given), or an API key."""
     at = at or timezone.now()
-    checked = request_check(
-        by=by, category=category, place=place, title=title, description=description, channel=channel,
-        priority=priority, address=address, lat=lat, long=long, attributes=attributes, anonymous=anonymous,
-        reporter=reporter, contact_name=contact_name, contact_phone=contact_phone, contact_email=contact_email,
-        device_id=device_id, account_id=account_id, client_ref=client_ref,
-    )
+    checked = request_check(by=by, category=category, place=place, title=title, description=description,
+                            channel=channel, **details)
     return request_file(checked, by=by, photos=photos, at=at)
 
 
