@@ -81,5 +81,6 @@ def test_head_works_and_writes_are_refused(client: Client) -> None:
 def test_report_shows_nothing_personal(client: Client) -> None:
     beat(1, "host-with-a-name:99")
     body = client.get("/healthz").json()
-    assert set(body) == {"status", "database", "worker"}
+    assert set(body) == {"status", "database", "worker", "open311_queue"}
     assert set(body["worker"]) == {"status", "last_heartbeat", "age_seconds"}
+    assert set(body["open311_queue"]) == {"status", "queued", "oldest_seconds"}  # counts, no content

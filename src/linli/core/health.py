@@ -1,4 +1,5 @@
-"""``/healthz``: is the database answering, and is the task worker alive?
+"""``/healthz``: is the database answering, and is the task worker alive? (And, for
+information, the parts other apps report: the Open311 queue.)
 
 Monitoring polls it without signing in. It answers 200 when both are fine and 503
 otherwise, always with a small JSON body that says which part is wrong; it never
@@ -7,6 +8,7 @@ shows personal data or configuration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -52,8 +54,29 @@ def health_report(*, now: datetime | None = None) -> tuple[bool, dict[str, Any]]
             "worker": {"status": "unknown"},
         }
     worker = worker_status(last, now=now)
-    report = {"database": {"status": "ok", "vendor": connection.vendor}, "worker": worker}
+    report: dict[str, Any] = {"database": {"status": "ok", "vendor": connection.vendor}, "worker": worker}
+    for name, check in sorted(_reports.items()):
+        try:
+            report[name] = check(now)
+        except DatabaseError as exc:
+            report[name] = {"status": "error", "error": exc.__class__.__name__}
     return worker["status"] == "ok", report
+
+
+# Parts other apps report on (a queue's length and age). They inform monitoring but never
+# turn the answer into a 503: a backlog that the worker is filing is not an outage, and a
+# load balancer must not drop the node for it.
+_reports: dict[str, Callable[[datetime], dict[str, Any]]] = {}
+
+
+def health_part(name: str) -> Callable[[Callable[[datetime], dict[str, Any]]], Callable[[datetime], dict[str, Any]]]:
+    """Register ``check(now) -> dict`` as the part ``name`` of ``/healthz``."""
+
+    def register(check: Callable[[datetime], dict[str, Any]]) -> Callable[[datetime], dict[str, Any]]:
+        _reports[name] = check
+        return check
+
+    return register
 
 
 @login_not_required

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -136,3 +136,17 @@ def queue_poll() -> dict[str, int] | None:
     if not due(Submission.objects.all(), timezone.now()).exists():
         return None
     return submissions_file()
+
+
+# The oldest queued submission older than this makes the queue "behind" on /healthz.
+BEHIND_AFTER = timedelta(minutes=10)
+
+
+def queue_report(now: datetime) -> dict[str, Any]:
+    """How many submissions wait, and since when (for /healthz)."""
+    waiting = Submission.objects.filter(state=Submission.State.QUEUED).aggregate(
+        queued=Count("id"), oldest=Min("received_at"))
+    oldest = waiting["oldest"]
+    age = round((now - oldest).total_seconds(), 1) if oldest else 0.0
+    return {"status": "behind" if oldest and now - oldest > BEHIND_AFTER else "ok",
+            "queued": waiting["queued"], "oldest_seconds": age}

@@ -3,10 +3,12 @@ filling the rates dashboards' cache ahead of their visitors (``insights.warm``).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.tasks import task
 
+from linli.core.health import health_part
 from linli.core.jobs import poller, recurring
 from linli.requests.deadlines import request_autoclose_unrated, sla_sweep
 
@@ -36,3 +38,10 @@ def file_open311_queue() -> dict[str, int] | None:
     from linli.requests.queue import queue_poll
 
     return queue_poll()
+
+
+@health_part("open311_queue")
+def open311_queue_health(now: datetime) -> dict[str, Any]:
+    from linli.requests.queue import queue_report
+
+    return queue_report(now)

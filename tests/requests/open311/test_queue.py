@@ -267,3 +267,24 @@ def test_two_workers_file_each_submission_once(keys: Keys) -> None:
     assert sum(r["filed"] for r in results) == 40
     assert Request.objects.count() == 40
     assert Submission.objects.filter(state=Submission.State.FILED).values("request").distinct().count() == 40
+
+
+def test_healthz_reports_the_queue_without_failing_for_a_backlog(client: Client, keys: Keys) -> None:
+    from datetime import timedelta
+
+    from linli.core.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.create(worker_id="w", beat_at=timezone.now())
+    body = client.get("/healthz").json()
+    assert body["open311_queue"] == {"status": "ok", "queued": 0, "oldest_seconds": 0.0}
+    as_json(post(client, keys))
+    as_json(post(client, keys))
+    body = client.get("/healthz").json()
+    assert body["open311_queue"]["status"] == "ok" and body["open311_queue"]["queued"] == 2
+    Submission.objects.update(received_at=timezone.now() - queue.BEHIND_AFTER - timedelta(seconds=5))
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"  # informs, never a 503
+    part = response.json()["open311_queue"]
+    assert part["status"] == "behind" and part["queued"] == 2 and part["oldest_seconds"] > 600
+    queue.submissions_file()
+    assert client.get("/healthz").json()["open311_queue"]["queued"] == 0
