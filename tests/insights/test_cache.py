@@ -161,7 +161,7 @@ def test_a_piece_still_valid_is_stored_again_so_later_views_scan_only_new_events
         return sql
 
     assert f"> {before}" in marks_sql()  # September was summed before the two new requests
-    # Renewed only up to an event seen a minute ago (one committed late is not passed over):
+    # Renewed only up to an event seen RENEW_LAG_SECONDS ago (one committed late is not passed over):
     assert f"> {before}" in marks_sql()
     monkeypatch.setattr(rollup_cache, "RENEW_LAG_SECONDS", 0.0)
     assert f"> {before}" in marks_sql()  # this view renews September ...

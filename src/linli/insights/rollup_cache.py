@@ -53,7 +53,7 @@ RECENT_TTL = 10 * 60
 # the newest event seen at least RENEW_LAG_SECONDS ago: on PostgreSQL an event whose
 # number was drawn earlier may commit later, and must not be passed over.
 RENEW_AFTER_EVENTS = 500
-RENEW_LAG_SECONDS = 60.0
+RENEW_LAG_SECONDS = 10.0
 _seen: list[tuple[float, int]] = []  # (monotonic time, newest event then), oldest first
 _seen_lock = threading.Lock()
 
