@@ -72,16 +72,10 @@ def submission_queue(*, key: ApiKey, at: datetime | None = None, **fields: Any) 
 
 
 def _file(row: Submission) -> Submission.State:
-    data = json.loads(row.payload)
-    category = Category.objects.get(pk=data["category"])
-    place = Place.objects.get(pk=data["place"])
-    checked = request_check(
-        by=row.api_key, channel=Channel.OPEN311, category=category, place=place, priority=data["priority"],
-        title=data["title"], description=data["description"], address=data["address"], lat=data["lat"],
-        long=data["long"], attributes=data["attributes"], contact_name=data["contact_name"],
-        contact_phone=data["contact_phone"], contact_email=data["contact_email"], device_id=data["device_id"],
-        account_id=data["account_id"],
-    )
+    data = json.loads(row.payload)  # request_check's own arguments, as _payload wrote them
+    category = Category.objects.get(pk=data.pop("category"))
+    place = Place.objects.get(pk=data.pop("place"))
+    checked = request_check(by=row.api_key, channel=Channel.OPEN311, category=category, place=place, **data)
     row.request = request_file(checked, by=row.api_key, at=row.received_at)
     return Submission.State.FILED
 
